@@ -1,0 +1,85 @@
+# recsys-course: every target installs what it needs, so a fresh clone needs only
+#   make lab    -> .venv, install, fetch data, JupyterLab on the course
+#   make test   -> .venv, install (dev + spark extras, chromium), fetch data, every test and notebook
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+SUBMISSIONS ?=
+GRADE_ARGS ?=
+export PYTHONHASHSEED ?= 0
+
+.PHONY: help venv install install-test data lab test test-fast bench grade quiz exercises browser java clean
+
+help:
+	@echo "make lab    - set everything up and open the course in JupyterLab (LAB_ARGS=... passes through)"
+	@echo "make test   - set everything up and run every test, executing every notebook"
+	@echo "make data   - fetch and verify the real data sets"
+	@echo "make bench  - run the benchmarks against the implicit library"
+	@echo "make grade SUBMISSIONS='path/ex01_*.ipynb' - grade exercise submissions"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs only when pyproject.toml changes.
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(PIP) install -e '.[dev]'
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-dev
+	$(PIP) install -e '.[dev,spark]'
+	@touch $@
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-dev
+	$(PIP) install -e '.[dev,bench]'
+	@touch $@
+
+venv: $(PY)
+install: $(VENV)/.installed-dev
+install-test: $(VENV)/.installed-test
+
+# Debian's chromium for the browser test (no browser download); needs root or sudo.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Java 17 for Spark, when the machine has none.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
+data: $(VENV)/.installed-dev
+	$(PY) -m recsys_course.cli data fetch
+
+lab: $(VENV)/.installed-dev data
+	$(VENV)/bin/jupyter lab notebooks/01_explicit_vs_implicit.ipynb $(LAB_ARGS)
+
+test: $(VENV)/.installed-test browser java data
+	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg --timeout=1800 $(PYTEST_ARGS)
+
+# Unit tests only: the quick loop while developing.
+test-fast: $(VENV)/.installed-dev
+	$(PY) -m pytest tests -m "not slow and not notebooks and not spark and not ui and not grader" $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-bench data
+	$(PY) -m recsys_course.cli bench $(BENCH_ARGS)
+
+grade: $(VENV)/.installed-dev
+	$(PY) -m recsys_course.cli grade $(SUBMISSIONS) $(GRADE_ARGS)
+
+quiz: $(VENV)/.installed-dev
+	$(PY) -m recsys_course.cli quiz
+
+exercises: $(VENV)/.installed-dev
+	$(PY) -m recsys_course.exercises.build
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,91 @@
+"""The ``recsys-course`` command: ``data``, ``lab``, ``quiz``, ``grade``, ``bench``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _data(args: argparse.Namespace) -> int:
+    from .data import datasets
+
+    if args.action == "path":
+        print(datasets.data_home())
+        return 0
+    names = args.names or list(datasets.DATASETS)
+    for name in names:
+        if name not in datasets.DATASETS:
+            print(f"unknown data set {name!r}; known: {', '.join(datasets.DATASETS)}", file=sys.stderr)
+            return 2
+    for name in names:
+        path = datasets.fetch(name, force=args.force)
+        spec = datasets.DATASETS[name]
+        print(f"{name}: {path} (sha256 {spec.sha256[:12]}... verified)")
+    return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    notebooks = REPO_ROOT / "notebooks"
+    target = notebooks / "01_explicit_vs_implicit.ipynb"
+    command = [sys.executable, "-m", "jupyterlab", str(target if target.exists() else notebooks), *args.lab_args]
+    return subprocess.call(command)
+
+
+def _quiz(args: argparse.Namespace) -> int:
+    from .quiz.cli import main as quiz_main
+
+    return quiz_main(args.rest)
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .grading.cli import main as grade_main
+
+    return grade_main(args.rest)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    script = REPO_ROOT / "benchmarks" / "run_all.py"
+    if not script.exists():
+        print(f"the benchmarks live in the course repository ({script} not found)", file=sys.stderr)
+        return 2
+    env = dict(os.environ)
+    return subprocess.call([sys.executable, str(script), *args.rest], env=env)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recsys-course", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="fetch or locate the real data sets")
+    data.add_argument("action", choices=["fetch", "path"])
+    data.add_argument("names", nargs="*", help="data sets (default: all)")
+    data.add_argument("--force", action="store_true", help="fetch again even when cached")
+    data.set_defaults(func=_data)
+
+    lab = sub.add_parser("lab", help="start JupyterLab on the course")
+    lab.add_argument("lab_args", nargs=argparse.REMAINDER)
+    lab.set_defaults(func=_lab)
+
+    for name, func, text in [
+        ("quiz", _quiz, "take the quiz in the terminal"),
+        ("grade", _grade, "grade exercise submissions"),
+        ("bench", _bench, "run the benchmarks against the implicit library"),
+    ]:
+        cmd = sub.add_parser(name, help=text, add_help=False)
+        cmd.add_argument("rest", nargs=argparse.REMAINDER)
+        cmd.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

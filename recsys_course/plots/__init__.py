@@ -1,0 +1,5 @@
+"""Figures for the notebooks: every one with a title, axis labels and units.
+
+One module per part of the course; everything is re-exported here, so notebooks
+write ``from recsys_course import plots`` and ``plots.confidence_curves(...)``.
+"""
