@@ -75,11 +75,11 @@ def check_float(
         raise ValueError(f"{name} must be a finite number, got {value}")
     if minimum is not None:
         if strict_minimum and value <= minimum:
-            raise ValueError(f"{name} must be a finite number > {minimum}, got {value}")
+            raise ValueError(f"{name} must be a finite number > {minimum:g}, got {value}")
         if not strict_minimum and value < minimum:
-            raise ValueError(f"{name} must be a finite number >= {minimum}, got {value}")
+            raise ValueError(f"{name} must be a finite number >= {minimum:g}, got {value}")
     if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be a finite number <= {maximum}, got {value}")
+        raise ValueError(f"{name} must be a finite number <= {maximum:g}, got {value}")
     return value
 
 
