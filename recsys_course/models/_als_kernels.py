@@ -1,0 +1,284 @@
+"""Arithmetic kernels of alternating least squares (no input checks here).
+
+Every half-sweep solves, for each row ``u`` of a CSR matrix, one f x f system
+
+    (base + reg[u] I + sum_k w_k y_k y_k') x_u = sum_k t_k y_k
+
+where ``k`` runs over the stored entries of row ``u`` (``indices``), ``y_k`` is the
+matching row of the fixed factor matrix ``Y``, ``w_k`` a weight and ``t_k`` a target.
+
+* implicit ALS (Hu, Koren, Volinsky 2008): ``base = Y'Y``, ``w = c - 1``, ``t = c * p = c``
+* explicit ALS on ratings: ``base = 0``, ``w = 1``, ``t = r``
+
+Rows are solved in parallel (``prange`` over blocks of rows), each row alone, so the
+result never depends on the number of threads. The Python layer (``als.py``,
+``explicit.py``) validates every input; these functions assume clean arrays.
+
+Status codes written per row: 0 solved, 1 the matrix is not positive definite
+(Cholesky pivot not positive, CG curvature not positive), 2 a non-finite value appeared.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import prange
+
+__all__ = [
+    "GATHER_CHUNK",
+    "INLINE_MAX",
+    "cholesky_solve_inplace",
+    "row_blocks",
+    "solve_rows_cg",
+    "solve_rows_cholesky",
+    "implicit_loss_rows",
+]
+
+#: reassociation lets LLVM vectorise the dot products; NaN/inf checks must keep working,
+#: so the "no NaN" and "no inf" assumptions of full fastmath are left out
+_FAST = {"reassoc", "contract", "arcp", "nsz"}
+
+#: rows of Y gathered at once before one level-3 product (bounds the buffer, stays in cache)
+GATHER_CHUNK = 256
+#: rows with at most this many entries update the matrix by rank-1 loops instead of a matmul
+INLINE_MAX = 4
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def cholesky_solve_inplace(a, b, x, tol):
+    """Solve ``a x = b`` for symmetric positive definite ``a`` (lower triangle read).
+
+    ``a`` is overwritten by its Cholesky factor L (lower); ``b`` is left untouched.
+    Returns 0 on success, 1 when a pivot falls to ``tol`` times its diagonal or below.
+    """
+    f = a.shape[0]
+    for j in range(f):
+        d = a[j, j]
+        for k in range(j):
+            d -= a[j, k] * a[j, k]
+        if not d > tol * a[j, j]:  # also catches NaN
+            return 1
+        d = np.sqrt(d)
+        a[j, j] = d
+        inv = 1.0 / d
+        for i in range(j + 1, f):
+            s = a[i, j]
+            for k in range(j):
+                s -= a[i, k] * a[j, k]
+            a[i, j] = s * inv
+    # forward: L z = b
+    for i in range(f):
+        s = b[i]
+        for k in range(i):
+            s -= a[i, k] * x[k]
+        x[i] = s / a[i, i]
+    # backward: L' x = z
+    for i in range(f - 1, -1, -1):
+        s = x[i]
+        for k in range(i + 1, f):
+            s -= a[k, i] * x[k]
+        x[i] = s / a[i, i]
+    return 0
+
+
+@numba.njit(cache=True)
+def row_blocks(indptr, cost_per_row, n_blocks):
+    """Split rows into about ``n_blocks`` contiguous blocks of similar work.
+
+    Work of a row = its number of entries + ``cost_per_row``. Returns block boundaries
+    (length n + 1, first 0, last n_rows). Only load balance depends on it, never results.
+    """
+    n_rows = indptr.shape[0] - 1
+    total = float(indptr[n_rows] - indptr[0]) + cost_per_row * n_rows
+    target = total / max(n_blocks, 1)
+    bounds = [0]
+    acc = 0.0
+    for r in range(n_rows):
+        acc += float(indptr[r + 1] - indptr[r]) + cost_per_row
+        if acc >= target and r + 1 < n_rows:
+            bounds.append(r + 1)
+            acc = 0.0
+    bounds.append(n_rows)
+    return np.array(bounds, dtype=np.int64)
+
+
+@numba.njit(cache=True, parallel=True, fastmath=_FAST)
+def solve_rows_cholesky(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol):
+    """Exact solve of every row's system (see module docstring) into ``out``.
+
+    Level-3 work: a row's factors ``y_k`` are gathered (scaled by sqrt(w_k)) into a
+    buffer of up to ``GATHER_CHUNK`` rows and added to the matrix with one small matmul.
+    Rows without entries get zero factors.
+    """
+    f = Y.shape[1]
+    dtype = Y.dtype
+    n_blocks = blocks.shape[0] - 1
+    for blk in prange(n_blocks):
+        a = np.empty((f, f), dtype=dtype)
+        tmp = np.empty((f, f), dtype=dtype)
+        gather = np.empty((GATHER_CHUNK, f), dtype=dtype)
+        rhs = np.empty(f, dtype=dtype)
+        x = np.empty(f, dtype=dtype)
+        for u in range(blocks[blk], blocks[blk + 1]):
+            start = indptr[u]
+            end = indptr[u + 1]
+            if end == start:
+                out[u, :] = 0
+                status[u] = 0
+                continue
+            for i in range(f):
+                for j in range(i + 1):
+                    a[i, j] = base[i, j]
+                a[i, i] += reg[u]
+                rhs[i] = 0
+            n = end - start
+            if n <= INLINE_MAX:
+                for p in range(start, end):
+                    w = weights[p]
+                    t = targets[p]
+                    y = Y[indices[p]]
+                    for i in range(f):
+                        wy = w * y[i]
+                        for j in range(i + 1):
+                            a[i, j] += wy * y[j]
+                        rhs[i] += t * y[i]
+            else:
+                for chunk in range(start, end, GATHER_CHUNK):
+                    stop = min(chunk + GATHER_CHUNK, end)
+                    m = stop - chunk
+                    for q in range(m):
+                        p = chunk + q
+                        y = Y[indices[p]]
+                        sw = np.sqrt(weights[p])
+                        t = targets[p]
+                        for i in range(f):
+                            gather[q, i] = sw * y[i]
+                            rhs[i] += t * y[i]
+                    g = gather[:m]
+                    np.dot(g.T, g, tmp)
+                    for i in range(f):
+                        for j in range(i + 1):
+                            a[i, j] += tmp[i, j]
+            code = cholesky_solve_inplace(a, rhs, x, tol)
+            if code == 0:
+                for i in range(f):
+                    if not np.isfinite(x[i]):
+                        code = 2
+                    out[u, i] = x[i]
+            else:
+                out[u, :] = 0
+            status[u] = code
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _apply(base, reg_u, Y, indices, weights, start, end, v, out):
+    """out = (base + reg_u I + sum_k w_k y_k y_k') v for one row."""
+    f = v.shape[0]
+    for i in range(f):
+        s = reg_u * v[i]
+        row = base[i]
+        for j in range(f):
+            s += row[j] * v[j]
+        out[i] = s
+    for p in range(start, end):
+        y = Y[indices[p]]
+        d = y[0] * v[0]  # typed like the data (float32 stays float32)
+        for j in range(1, f):
+            d += y[j] * v[j]
+        d *= weights[p]
+        for j in range(f):
+            out[j] += d * y[j]
+
+
+@numba.njit(cache=True, parallel=True, fastmath=_FAST)
+def solve_rows_cg(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, cg_steps):
+    """``cg_steps`` conjugate-gradient steps per row, warm-started from ``out``.
+
+    Each step costs one product with the f x f ``base`` and two passes over the row's
+    entries (Takacs, Pilaszy, Tikk 2011). Rows without entries get zero factors.
+    """
+    f = Y.shape[1]
+    dtype = Y.dtype
+    n_blocks = blocks.shape[0] - 1
+    for blk in prange(n_blocks):
+        r = np.empty(f, dtype=dtype)
+        p = np.empty(f, dtype=dtype)
+        ap = np.empty(f, dtype=dtype)
+        x = np.empty(f, dtype=dtype)
+        for u in range(blocks[blk], blocks[blk + 1]):
+            start = indptr[u]
+            end = indptr[u + 1]
+            status[u] = 0
+            if end == start:
+                out[u, :] = 0
+                continue
+            for i in range(f):
+                x[i] = out[u, i]
+            # r = b - A x
+            _apply(base, reg[u], Y, indices, weights, start, end, x, ap)
+            for i in range(f):
+                r[i] = -ap[i]
+            for q in range(start, end):
+                y = Y[indices[q]]
+                t = targets[q]
+                for i in range(f):
+                    r[i] += t * y[i]
+            rs_old = 0.0
+            for i in range(f):
+                p[i] = r[i]
+                rs_old += r[i] * r[i]
+            for _ in range(cg_steps):
+                if rs_old <= 1e-20:
+                    break
+                _apply(base, reg[u], Y, indices, weights, start, end, p, ap)
+                pap = 0.0
+                for i in range(f):
+                    pap += p[i] * ap[i]
+                if not pap > 0:
+                    status[u] = 1
+                    break
+                step = rs_old / pap
+                rs_new = 0.0
+                for i in range(f):
+                    x[i] += step * p[i]
+                    r[i] -= step * ap[i]
+                    rs_new += r[i] * r[i]
+                beta = rs_new / rs_old
+                for i in range(f):
+                    p[i] = r[i] + beta * p[i]
+                rs_old = rs_new
+            for i in range(f):
+                if not np.isfinite(x[i]):
+                    status[u] = 2
+                out[u, i] = x[i]
+
+
+@numba.njit(cache=True, parallel=True)
+def implicit_loss_rows(indptr, indices, conf, X, Y, gram64, blocks, out):
+    """Per-row part of the implicit objective, float64, without densifying.
+
+    Row u: sum over ALL items of c_ui (p_ui - x_u.y_i)^2 =
+    x_u' (Y'Y) x_u + sum over observed i of [c_ui (1 - s)^2 - s^2], s = x_u.y_i
+    (every unobserved cell has p = 0 and c = 1). ``gram64`` is Y'Y in float64.
+    """
+    f = X.shape[1]
+    n_blocks = blocks.shape[0] - 1
+    for blk in prange(n_blocks):
+        xu = np.empty(f, dtype=np.float64)
+        for u in range(blocks[blk], blocks[blk + 1]):
+            for i in range(f):
+                xu[i] = X[u, i]
+            total = 0.0
+            for i in range(f):
+                s = 0.0
+                for j in range(f):
+                    s += gram64[i, j] * xu[j]
+                total += xu[i] * s
+            for q in range(indptr[u], indptr[u + 1]):
+                y = Y[indices[q]]
+                s = 0.0
+                for j in range(f):
+                    s += xu[j] * y[j]
+                c = conf[q]
+                total += c * (1.0 - s) * (1.0 - s) - s * s
+            out[u] = total

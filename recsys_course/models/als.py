@@ -1,0 +1,446 @@
+"""Implicit-feedback ALS (Hu, Koren and Volinsky, ICDM 2008) with numba kernels.
+
+Counts r_ui become a preference p_ui = [r_ui > 0] and a confidence c_ui
+(``recsys_course.feedback``). The model minimises, over ALL user-item cells,
+
+    L = sum_ui c_ui (p_ui - x_u . y_i)^2 + lambda (sum_u |x_u|^2 + sum_i |y_i|^2)
+
+by alternating exact least-squares updates. With the item factors Y fixed, user u's
+best factors solve
+
+    (Y'Y + Y'(C^u - I)Y + lambda I) x_u = Y' C^u p(u)
+
+where only the user's own items enter the correction term (C^u - I is zero
+elsewhere): Y'Y is computed once per half-sweep and shared by every user. The same
+holds for items with the roles swapped. ``solver="cholesky"`` solves each system
+exactly; ``solver="cg"`` takes a few conjugate-gradient steps warm-started from the
+previous factors (Takacs, Pilaszy and Tikk, RecSys 2011), which is cheaper per sweep.
+
+Each iteration updates the items, then the users, so the user factors are always
+the exact (Cholesky) best answer to the final item factors; ``explain`` relies on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import warnings
+from typing import Any, NamedTuple
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from .. import feedback
+from .._validation import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_index,
+    check_int,
+    check_random_state,
+    describe,
+)
+from . import _als_kernels as K
+from ._base import FactorModelBase
+
+__all__ = [
+    "Explanation",
+    "ImplicitALS",
+    "SingularSystemError",
+    "als_half_sweep",
+    "implicit_als_loss",
+]
+
+SOLVERS = ("cg", "cholesky")
+
+
+class SingularSystemError(ValueError):
+    """A row's least-squares system could not be solved (not positive definite)."""
+
+
+class Explanation(NamedTuple):
+    """Why an item is recommended to a user (HKV section 5).
+
+    ``score`` = sum over the user's past items j of s_ij c_uj, with
+    s_ij = y_i' W^u y_j and W^u = (Y'C^uY + lambda I)^-1. ``items`` and
+    ``contributions`` are the (at most k) largest terms of that sum, largest first;
+    ``rest`` is the sum of the other terms, so ``contributions.sum() + rest == score``.
+    """
+
+    score: float
+    items: np.ndarray
+    contributions: np.ndarray
+    rest: float
+
+
+# --------------------------------------------------------------------------- helpers
+def _check_dtype(dtype: Any) -> np.dtype:
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {describe(dtype)}")
+    return resolved
+
+
+def _resolve_threads(num_threads: int) -> int:
+    available = int(numba.config.NUMBA_NUM_THREADS)
+    return available if num_threads == 0 else min(num_threads, available)
+
+
+@contextlib.contextmanager
+def parallel_section(num_threads: int):
+    """Run numba kernels on ``num_threads`` threads with BLAS limited to one thread.
+
+    The kernels call BLAS (a small matmul per row) from inside numba's own threads;
+    a multi-threaded BLAS would start its threads on top of ours and fight for the
+    cores. The numba thread count is restored afterwards.
+    """
+    previous = numba.get_num_threads()
+    numba.set_num_threads(num_threads)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            busy = [lib for lib in threadpool_info() if lib.get("user_api") == "blas" and lib.get("num_threads", 1) > 1]
+            if busy:
+                warnings.warn(
+                    f"BLAS ({busy[0].get('internal_api')}) still uses {busy[0]['num_threads']} threads inside "
+                    "the parallel ALS kernels, which slows them down; set OPENBLAS_NUM_THREADS=1 "
+                    "(or MKL_NUM_THREADS=1) before starting Python",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _gram(factors: np.ndarray) -> np.ndarray:
+    """Y'Y (one BLAS call; callers hold BLAS at one thread, so it is reproducible)."""
+    return np.ascontiguousarray(factors.T @ factors)
+
+
+class _Side:
+    """One side of the matrix as the kernels need it: CSR arrays plus weights and targets."""
+
+    def __init__(self, conf: sp.csr_matrix, dtype: np.dtype, factors: int, n_threads: int):
+        self.indptr = conf.indptr.astype(np.int64)
+        self.indices = conf.indices.astype(np.int64)
+        self.conf64 = conf.data.astype(np.float64)
+        self.weights = (conf.data - 1.0).astype(dtype)
+        self.targets = conf.data.astype(dtype)
+        self.n_rows = conf.shape[0]
+        self.blocks = K.row_blocks(self.indptr, max(factors / 4.0, 1.0), 8 * n_threads)
+
+
+def _solve_side(side: _Side, fixed: np.ndarray, gram: np.ndarray, reg: np.ndarray, out: np.ndarray,
+                solver: str, cg_steps: int, what: str, regularization: float) -> None:
+    status = np.zeros(side.n_rows, dtype=np.int8)
+    tol = float(np.finfo(fixed.dtype).eps)
+    if solver == "cholesky":
+        K.solve_rows_cholesky(side.indptr, side.indices, side.weights, side.targets, fixed, gram,
+                              reg, out, status, side.blocks, tol)
+    else:
+        K.solve_rows_cg(side.indptr, side.indices, side.weights, side.targets, fixed, gram,
+                        reg, out, status, side.blocks, cg_steps)
+    bad = np.flatnonzero(status)
+    if bad.size:
+        raise SingularSystemError(
+            f"could not solve the least-squares system of {bad.size} {what}(s) (first: {what} {bad[0]}): "
+            f"the matrix is not positive definite or the factors overflowed; use a larger "
+            f"regularization (got regularization={regularization}), fewer factors or a smaller alpha"
+        )
+
+
+def _check_factor_matrix(value: Any, name: str, n_rows: int | None = None) -> np.ndarray:
+    if not isinstance(value, np.ndarray) or value.ndim != 2:
+        raise TypeError(f"{name} must be a 2-d numpy array of factors, got {describe(value)}")
+    if not np.issubdtype(value.dtype, np.floating):
+        raise TypeError(f"{name} must hold floating-point numbers, got dtype {value.dtype}")
+    if value.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one factor column, got shape {value.shape}")
+    if n_rows is not None and value.shape[0] != n_rows:
+        raise ValueError(f"{name} must have {n_rows} rows, got shape {value.shape}")
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"{name} must hold finite numbers")
+    return value
+
+
+def _check_sparse_confidence(value: Any, name: str) -> sp.csr_matrix:
+    if not sp.issparse(value) or value.ndim != 2:
+        raise TypeError(f"{name} must be a 2-d scipy sparse matrix, got {describe(value)}")
+    conf = sp.csr_matrix(value, dtype=np.float64, copy=True)
+    conf.sum_duplicates()
+    conf.eliminate_zeros()
+    conf.sort_indices()
+    if conf.nnz and (not np.all(np.isfinite(conf.data)) or conf.data.min() < 1.0):
+        raise ValueError(f"{name} must hold confidences c_ui >= 1 on its stored (observed) entries")
+    return conf
+
+
+# ------------------------------------------------------------------ public functions
+def als_half_sweep(
+    confidence: Any,
+    fixed_factors: np.ndarray,
+    regularization: float,
+    solver: str = "cholesky",
+    cg_steps: int = 3,
+    initial: np.ndarray | None = None,
+    num_threads: int = 0,
+) -> np.ndarray:
+    """One half-sweep: the best factors of every row given the other side's factors.
+
+    ``confidence`` is rows x columns sparse with c_ui >= 1 on observed cells
+    (unobserved cells mean p = 0, c = 1), e.g. ``feedback.confidence(counts)`` for
+    the user side or its transpose for the item side; ``fixed_factors`` has one row
+    per column. ``initial`` warm-starts CG (default zeros). Returns a new array in the
+    dtype of ``fixed_factors``.
+    """
+    conf = _check_sparse_confidence(confidence, "confidence")
+    fixed = _check_factor_matrix(fixed_factors, "fixed_factors", conf.shape[1])
+    if fixed.dtype not in (np.float32, np.float64):
+        fixed = fixed.astype(np.float64)
+    fixed = np.ascontiguousarray(fixed)
+    regularization = check_float(regularization, "regularization", minimum=0.0)
+    solver = check_choice(solver, "solver", SOLVERS)
+    cg_steps = check_int(cg_steps, "cg_steps", minimum=1)
+    num_threads = check_int(num_threads, "num_threads", minimum=0)
+    f = fixed.shape[1]
+    if initial is None:
+        out = np.zeros((conf.shape[0], f), dtype=fixed.dtype)
+    else:
+        out = np.array(_check_factor_matrix(initial, "initial", conf.shape[0]), dtype=fixed.dtype, order="C")
+        if out.shape[1] != f:
+            raise ValueError(f"initial must have {f} columns like fixed_factors, got shape {out.shape}")
+    threads = _resolve_threads(num_threads)
+    with parallel_section(threads):
+        side = _Side(conf, fixed.dtype, f, threads)
+        gram = _gram(fixed)
+        reg = np.full(side.n_rows, regularization, dtype=fixed.dtype)
+        _solve_side(side, fixed, gram, reg, out, solver, cg_steps, "row", regularization)
+    return out
+
+
+def _loss(side: _Side, X: np.ndarray, Y: np.ndarray, regularization: float) -> float:
+    Y64 = Y.astype(np.float64)
+    gram64 = np.ascontiguousarray(Y64.T @ Y64)
+    rows = np.empty(side.n_rows, dtype=np.float64)
+    K.implicit_loss_rows(side.indptr, side.indices, side.conf64, X, Y, gram64, side.blocks, rows)
+    penalty = regularization * (float(np.sum(X.astype(np.float64) ** 2)) + float(np.sum(Y64 ** 2)))
+    return float(np.sum(rows)) + penalty
+
+
+def implicit_als_loss(
+    counts: Any,
+    user_factors: np.ndarray,
+    item_factors: np.ndarray,
+    regularization: float,
+    alpha: float = 40.0,
+    scheme: str = "linear",
+) -> float:
+    """The full weighted objective L (every user-item cell, zeros included), in float64.
+
+    Computed without building the dense matrix: the unobserved cells contribute
+    sum_u x_u'(Y'Y)x_u minus the observed cells' share, so the cost is
+    O(f^2 (users + items) + f nnz).
+    """
+    conf = feedback.confidence(_counts_matrix(counts), alpha=alpha, scheme=scheme)
+    n_users, n_items = conf.shape
+    X = _check_factor_matrix(user_factors, "user_factors", n_users)
+    Y = _check_factor_matrix(item_factors, "item_factors", n_items)
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(
+            f"user_factors and item_factors must have the same number of columns, got {X.shape[1]} and {Y.shape[1]}"
+        )
+    regularization = check_float(regularization, "regularization", minimum=0.0)
+    side = _Side(conf, np.dtype(np.float64), X.shape[1], 1)
+    with parallel_section(_resolve_threads(0)):
+        return _loss(side, np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(Y, dtype=np.float64),
+                     regularization)
+
+
+def _counts_matrix(counts: Any) -> sp.csr_matrix:
+    from .._validation import check_csr_counts
+
+    return check_csr_counts(counts, "counts", allow_empty=True)
+
+
+# ---------------------------------------------------------------------------- model
+class ImplicitALS(FactorModelBase):
+    """Implicit ALS of Hu, Koren and Volinsky: confidence-weighted matrix factorisation.
+
+    Parameters
+    ----------
+    factors : int
+        Number of latent factors f.
+    regularization : float
+        lambda of the objective, not scaled by a row's number of entries (unlike Spark).
+    alpha : float
+        Confidence scale: c_ui = 1 + alpha r_ui (``scheme="linear"``) or
+        1 + alpha log(1 + r_ui) (``scheme="log"``, epsilon = 1).
+    scheme : {"linear", "log"}
+    iterations : int
+        Full sweeps (items then users).
+    solver : {"cg", "cholesky"}
+        Conjugate gradient (``cg_steps`` steps per row and sweep, warm-started) or an
+        exact Cholesky solve.
+    cg_steps : int
+    random_state : None, int or numpy Generator
+        Seeds the initial factors; the same seed gives the same factors whatever
+        ``num_threads``.
+    num_threads : int
+        0 for every core numba may use.
+    dtype : numpy.float32 or numpy.float64
+    progress : bool
+        A tqdm bar over the iterations.
+    compute_loss : bool
+        Record ``loss_history`` (one extra pass per iteration); the benchmark turns it off.
+
+    Attributes after ``fit``: ``user_factors`` (users x f), ``item_factors`` (items x f),
+    ``loss_history`` (L after each iteration), ``iteration_seconds``.
+    """
+
+    def __init__(
+        self,
+        factors: int = 64,
+        regularization: float = 0.01,
+        alpha: float = 40.0,
+        scheme: str = "linear",
+        iterations: int = 15,
+        solver: str = "cg",
+        cg_steps: int = 3,
+        random_state: Any = None,
+        num_threads: int = 0,
+        dtype: Any = np.float32,
+        progress: bool = True,
+        compute_loss: bool = True,
+    ):
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.scheme = scheme
+        self.iterations = iterations
+        self.solver = solver
+        self.cg_steps = cg_steps
+        self.random_state = random_state
+        self.num_threads = num_threads
+        self.dtype = dtype
+        self.progress = progress
+        self.compute_loss = compute_loss
+
+    def __repr__(self) -> str:
+        return (
+            f"ImplicitALS(factors={self.factors}, regularization={self.regularization}, alpha={self.alpha}, "
+            f"scheme={self.scheme!r}, iterations={self.iterations}, solver={self.solver!r})"
+        )
+
+    # ------------------------------------------------------------------ fitting
+    def _checked_parameters(self) -> dict:
+        return {
+            "factors": check_int(self.factors, "factors", minimum=1),
+            "regularization": check_float(self.regularization, "regularization", minimum=0.0),
+            "alpha": check_float(self.alpha, "alpha", minimum=0.0),
+            "scheme": check_choice(self.scheme, "scheme", feedback.SCHEMES),
+            "iterations": check_int(self.iterations, "iterations", minimum=1),
+            "solver": check_choice(self.solver, "solver", SOLVERS),
+            "cg_steps": check_int(self.cg_steps, "cg_steps", minimum=1),
+            "num_threads": check_int(self.num_threads, "num_threads", minimum=0),
+            "dtype": _check_dtype(self.dtype),
+            "progress": check_bool(self.progress, "progress"),
+            "compute_loss": check_bool(self.compute_loss, "compute_loss"),
+        }
+
+    def _initial_factors(self, n_users: int, n_items: int, factors: int, dtype: np.dtype, rng: np.random.Generator):
+        """Small random starting factors (users drawn first, then items)."""
+        X = (rng.standard_normal((n_users, factors)) * 0.01).astype(dtype)
+        Y = (rng.standard_normal((n_items, factors)) * 0.01).astype(dtype)
+        return X, Y
+
+    def fit(self, counts: Any) -> "ImplicitALS":
+        """Learn user and item factors from a users x items sparse matrix of counts."""
+        saved = dict(self.__dict__)
+        try:
+            return self._fit(counts)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)  # nothing half-written on failure
+            raise
+
+    def _fit(self, counts: Any) -> "ImplicitALS":
+        params = self._checked_parameters()
+        rng = check_random_state(self.random_state)
+        self._fitted = False
+        counts = self._remember_training(counts)
+        f, dtype, reg_value = params["factors"], params["dtype"], params["regularization"]
+        epsilon = 1.0 if params["scheme"] == "log" else 1e-8
+        conf = feedback.confidence(counts, alpha=params["alpha"], scheme=params["scheme"], epsilon=epsilon)
+        threads = _resolve_threads(params["num_threads"])
+        X, Y = self._initial_factors(self.n_users, self.n_items, f, dtype, rng)
+        users = _Side(conf, dtype, f, threads)
+        items = _Side(conf.T.tocsr(), dtype, f, threads)
+        reg_users = np.full(self.n_users, reg_value, dtype=dtype)
+        reg_items = np.full(self.n_items, reg_value, dtype=dtype)
+        self.loss_history: list[float] = []
+        self.iteration_seconds: list[float] = []
+        bar = _progress(params["iterations"], params["progress"])
+        with parallel_section(threads):
+            for _ in bar:
+                start = time.perf_counter()
+                _solve_side(items, X, _gram(X), reg_items, Y, params["solver"], params["cg_steps"], "item", reg_value)
+                _solve_side(users, Y, _gram(Y), reg_users, X, params["solver"], params["cg_steps"], "user", reg_value)
+                self.iteration_seconds.append(time.perf_counter() - start)
+                if params["compute_loss"]:
+                    self.loss_history.append(_loss(users, X, Y, reg_value))
+                    if hasattr(bar, "set_postfix"):
+                        bar.set_postfix(loss=f"{self.loss_history[-1]:.5g}")
+        self.user_factors = X
+        self.item_factors = Y
+        self._conf = conf
+        self._reg_value = reg_value
+        self._fitted = True
+        return self
+
+    # -------------------------------------------------------------- explanation
+    def explain(self, user: Any, item: Any, k: int = 5) -> Explanation:
+        """The user's past items that push ``item``'s score up the most (HKV section 5).
+
+        With W^u = (Y'C^uY + lambda I)^-1, the score is sum_j (y_i' W^u y_j) c_uj over
+        the user's items j: each past item votes with its similarity to ``item`` in the
+        user's own metric W^u, weighted by the confidence. Computed in float64 against
+        the final item factors; equals ``score`` up to rounding (CG: up to its
+        tolerance, since the user factors are then approximate).
+        """
+        self._check_fitted()
+        user = check_index(user, "user", self.n_users, "user")
+        item = check_index(item, "item", self.n_items, "item")
+        k = check_int(k, "k", minimum=1)
+        start, end = self._conf.indptr[user], self._conf.indptr[user + 1]
+        past = self._conf.indices[start:end]
+        c = self._conf.data[start:end]
+        if past.size == 0:
+            empty = np.zeros(0)
+            return Explanation(0.0, past.astype(np.int64), empty, 0.0)
+        Y = self.item_factors.astype(np.float64)
+        Yu = Y[past]
+        A = Y.T @ Y + (Yu * (c - 1.0)[:, None]).T @ Yu + self._reg_value * np.eye(Y.shape[1])
+        try:
+            z = np.linalg.solve(A, Y[item])  # W^u y_i (W^u is symmetric)
+        except np.linalg.LinAlgError:
+            raise SingularSystemError(
+                f"the system of user {user} is singular; refit with a larger regularization"
+            ) from None
+        terms = c * (Yu @ z)
+        order = np.lexsort((past, -terms))[:k]
+        top = terms[order]
+        score = float(terms.sum())
+        return Explanation(score, past[order].astype(np.int64), top, score - float(top.sum()))
+
+
+def _progress(iterations: int, enabled: bool):
+    if not enabled:
+        return range(iterations)
+    from tqdm.auto import tqdm
+
+    return tqdm(range(iterations), desc="ImplicitALS", unit="it")
