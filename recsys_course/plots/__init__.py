@@ -3,3 +3,6 @@
 One module per part of the course; everything is re-exported here, so notebooks
 write ``from recsys_course import plots`` and ``plots.confidence_curves(...)``.
 """
+
+from .feedback import *  # noqa: F401,F403
+from .signals import *  # noqa: F401,F403
