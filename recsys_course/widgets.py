@@ -6,6 +6,8 @@ lives in tested package functions, the widget only wires controls to them.
 
 from __future__ import annotations
 
+import io
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,8 +21,9 @@ __all__ = ["alpha_explorer"]
 def alpha_explorer(counts, alpha: float = 40.0, max_alpha: float = 100.0):
     """A slider for alpha (and a scheme toggle) that redraws the confidence heatmap and curves.
 
-    Returns a ``VBox`` of the controls and an ``Output`` holding the figure; the figure is
-    drawn once at once so the widget is never empty.
+    Returns a ``VBox`` of the controls and an ``Image`` holding the figure as PNG. The figure
+    is drawn straight away so the widget is never empty, and it is rendered to bytes rather than
+    captured from the kernel's output, so it looks the same in JupyterLab, nbclient and nbval.
     """
     counts = check_counts(counts, "counts")
     if counts.ndim != 2 or counts.size == 0:
@@ -33,22 +36,23 @@ def alpha_explorer(counts, alpha: float = 40.0, max_alpha: float = 100.0):
     slider = widgets.FloatSlider(value=alpha, min=0.0, max=max_alpha, step=1.0, description="alpha",
                                  continuous_update=False, readout_format=".0f")
     scheme = widgets.ToggleButtons(options=["linear", "log"], value="linear", description="scheme")
-    output = widgets.Output()
+    image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
 
     def redraw(_change=None):
-        with output:
-            output.clear_output(wait=True)
-            fig = plt.figure(figsize=(12, 3.6))
-            grid = fig.add_gridspec(1, 4, width_ratios=[1, 1, 1, 1.5])
-            axes = [fig.add_subplot(grid[0, j]) for j in range(4)]
-            transform_heatmaps(counts, alpha=slider.value, scheme=scheme.value, epsilon=1.0, axes=axes[:3])
-            confidence_curves(alpha=slider.value, max_count=int(max(np.max(counts), 1)), epsilon=1.0, ax=axes[3])
-            fig.tight_layout()
-            plt.show()
+        fig = plt.figure(figsize=(13, 3.6))
+        grid = fig.add_gridspec(1, 4, width_ratios=[1, 1, 1, 1.5])
+        axes = [fig.add_subplot(grid[0, j]) for j in range(4)]
+        transform_heatmaps(counts, alpha=slider.value, scheme=scheme.value, epsilon=1.0, axes=axes[:3])
+        confidence_curves(alpha=slider.value, max_count=int(max(np.max(counts), 1)), epsilon=1.0, ax=axes[3])
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=80)
+        plt.close(fig)
+        image.value = buffer.getvalue()
 
     slider.observe(redraw, names="value")
     scheme.observe(redraw, names="value")
     redraw()
-    box = widgets.VBox([widgets.HBox([slider, scheme]), output])
+    box = widgets.VBox([widgets.HBox([slider, scheme]), image])
     box.add_class("alpha-explorer")
     return box
