@@ -16,7 +16,8 @@
 # **Your task.** Write `ndcg_at_k(ranked_items, relevant_items, k)` returning a Python float.
 #
 # * `ranked_items`: item indices, best first (it may be shorter than k);
-# * `relevant_items`: any collection of relevant item indices (order and repeats do not matter);
+# * `relevant_items`: any collection of relevant item indices -- a list, an array or a set;
+#   order and repeats do not matter;
 # * return 0.0 when there is no relevant item;
 # * raise `ValueError` when k is not an integer >= 1.
 #
@@ -31,7 +32,7 @@ def ndcg_at_k(ranked_items, relevant_items, k):
     ### BEGIN SOLUTION
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
-    relevant = set(np.asarray(relevant_items).ravel().tolist())
+    relevant = set(np.asarray(list(relevant_items)).ravel().tolist())
     if not relevant:
         return 0.0
     top = np.asarray(ranked_items).ravel()[:k].tolist()
