@@ -58,8 +58,12 @@ java:
 data: $(VENV)/.installed-dev
 	$(PY) -m recsys_course.cli data fetch
 
+# JupyterLab refuses to run as root without --allow-root (containers, CI machines).
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
 lab: $(VENV)/.installed-dev data
-	$(VENV)/bin/jupyter lab notebooks/01_explicit_vs_implicit.ipynb $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) \
+	  --LabApp.default_url=/lab/tree/notebooks/01_explicit_vs_implicit.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(VENV)/.installed-test browser java data
 	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \

@@ -30,10 +30,13 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _lab(args: argparse.Namespace) -> int:
-    notebooks = REPO_ROOT / "notebooks"
-    target = notebooks / "01_explicit_vs_implicit.ipynb"
-    command = [sys.executable, "-m", "jupyterlab", str(target if target.exists() else notebooks), *args.lab_args]
-    return subprocess.call(command)
+    command = [
+        sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={REPO_ROOT}",
+        "--LabApp.default_url=/lab/tree/notebooks/01_explicit_vs_implicit.ipynb",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and CI machines run as root
+    return subprocess.call([*command, *args.lab_args])
 
 
 def _quiz(args: argparse.Namespace) -> int:
