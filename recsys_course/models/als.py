@@ -125,18 +125,24 @@ def _gram(factors: np.ndarray) -> np.ndarray:
 class _Side:
     """One side of the matrix as the kernels need it: CSR arrays plus weights and targets."""
 
-    def __init__(self, conf: sp.csr_matrix, dtype: np.dtype, factors: int, n_threads: int):
+    def __init__(self, conf: sp.csr_matrix, dtype: np.dtype, factors: int, n_threads: int,
+                 weights: np.ndarray | None = None, targets: np.ndarray | None = None):
+        # implicit ALS: weight c - 1 in the matrix, target c * p = c on the right-hand side;
+        # explicit ALS passes its own (1 and the rating)
         self.indptr = conf.indptr.astype(np.int64)
         self.indices = conf.indices.astype(np.int64)
         self.conf64 = conf.data.astype(np.float64)
-        self.weights = (conf.data - 1.0).astype(dtype)
-        self.targets = conf.data.astype(dtype)
+        self.weights = (conf.data - 1.0 if weights is None else weights).astype(dtype)
+        self.targets = (conf.data if targets is None else targets).astype(dtype)
         self.n_rows = conf.shape[0]
         self.blocks = K.row_blocks(self.indptr, max(factors / 4.0, 1.0), 8 * n_threads)
 
 
 def _solve_side(side: _Side, fixed: np.ndarray, gram: np.ndarray, reg: np.ndarray, out: np.ndarray,
                 solver: str, cg_steps: int, what: str, regularization: float) -> None:
+    if side.indices.size == 0:  # nothing observed: every row's best answer is zero
+        out[:] = 0
+        return
     status = np.zeros(side.n_rows, dtype=np.int8)
     tol = float(np.finfo(fixed.dtype).eps)
     if solver == "cholesky":
