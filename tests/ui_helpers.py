@@ -1,0 +1,198 @@
+"""Helpers for the browser test: a throw-away JupyterLab and a chromium page driving it.
+
+JupyterLab runs on 127.0.0.1 with a free port, no token, from a temporary copy of the
+notebooks (so nothing the browser does reaches the committed files), with its own
+settings, workspace, config and runtime folders (so no state leaks in or out), news,
+update checks and autosave off, and every cell of a notebook kept in the page
+(``windowingMode: none``) so the test can see them all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "artifacts" / "ui"
+
+# Debian's chromium, with what keeps it off the (closed) network and quiet.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--no-first-run",
+    "--metrics-recording-only",
+]
+
+# User settings for the throw-away lab: plugin id -> settings.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/themes": {"adaptive-theme": False, "theme": "JupyterLab Light"},
+}
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Lab:
+    """A JupyterLab server started for one test session; use as a context manager."""
+
+    def __init__(self, workdir: Path, notebooks: list[str], timeout: float = 120.0):
+        self.workdir = Path(workdir)
+        self.root = self.workdir / "root"
+        self.notebooks = notebooks
+        self.timeout = timeout
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.workdir / "jupyterlab.log"
+        self.process: subprocess.Popen | None = None
+
+    def _prepare(self) -> dict:
+        self.root.mkdir(parents=True)
+        for name in self.notebooks:
+            source = Path(name) if Path(name).is_absolute() else REPO / "notebooks" / name
+            shutil.copy2(source, self.root / source.name)
+        settings = self.workdir / "settings"
+        for plugin, values in LAB_SETTINGS.items():
+            package, _, name = plugin.rpartition("/")
+            folder = settings / package
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{name}.jupyterlab-settings").write_text(json.dumps(values))
+        env = dict(os.environ)
+        env.update(
+            JUPYTERLAB_SETTINGS_DIR=str(settings),
+            JUPYTERLAB_WORKSPACES_DIR=str(self.workdir / "workspaces"),
+            JUPYTER_CONFIG_DIR=str(self.workdir / "config"),
+            JUPYTER_RUNTIME_DIR=str(self.workdir / "runtime"),
+            PYTHONHASHSEED="0",
+            MPLBACKEND="module://matplotlib_inline.backend_inline",
+        )
+        return env
+
+    def __enter__(self) -> "Lab":
+        env = self._prepare()
+        command = [
+            sys.executable, "-m", "jupyter", "lab",
+            "--no-browser", "--allow-root",
+            "--ip=127.0.0.1", f"--port={self.port}", "--port-retries=0",
+            "--IdentityProvider.token=", "--ServerApp.password=",
+            f"--ServerApp.root_dir={self.root}",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(command, cwd=self.root, env=env, stdout=self._log,
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited early; log:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/status", timeout=2) as reply:
+                    if reply.status == 200:
+                        return self
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.5)
+        self.__exit__(None, None, None)
+        raise RuntimeError(f"jupyter lab did not answer within {self.timeout:.0f} s; log:\n{self.log()}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None and self.process.poll() is None:
+            # shut the kernels down with the server
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+
+
+# ------------------------------------------------------------------ page actions
+def open_notebook(page, lab: Lab, name: str) -> None:
+    """Open ``name`` in a fresh page and wait for its kernel to be idle."""
+    page.goto(f"{lab.url}/lab/tree/{name}?reset", wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+    wait_for_kernel_idle(page)
+
+
+def wait_for_kernel_idle(page, timeout_ms: int = 120_000) -> None:
+    """Wait until the notebook is rendered and its kernel is connected and idle."""
+    page.wait_for_function(
+        """() => {
+            const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+            if (!panel || !panel.querySelector('.jp-Notebook .jp-Cell')) return false;
+            if (panel.querySelector('.jp-Spinner')) return false;
+            const bar = document.querySelector('#jp-main-statusbar');
+            return !!bar && /\\|\\s*Idle/.test(bar.textContent);
+        }""",
+        timeout=timeout_ms,
+    )
+
+
+def run_menu_command(page, menu: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=menu).first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+
+
+def run_all_cells(page, timeout_ms: int = 240_000) -> None:
+    """Run > Run All Cells, then wait until every code cell shows an execution count."""
+    run_menu_command(page, "Run", "Run All Cells")
+    page.wait_for_function(
+        """() => {
+            const cells = document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell');
+            if (!cells.length) return false;
+            for (const cell of cells) {
+                const prompt = cell.querySelector('.jp-InputArea-prompt');
+                const text = prompt ? prompt.textContent : '';
+                if (!/\\[\\d+\\]/.test(text)) return false;
+            }
+            return true;
+        }""",
+        timeout=timeout_ms,
+    )
+    wait_for_kernel_idle(page, timeout_ms)
+
+
+def error_outputs(page) -> list[str]:
+    """Text of every traceback shown in the open notebook."""
+    return page.eval_on_selector_all(
+        ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+        "nodes => nodes.map(n => n.textContent.slice(0, 2000))",
+    )
+
+
+def image_sources(locator) -> list[str]:
+    return locator.locator("img").evaluate_all("nodes => nodes.map(n => n.getAttribute('src') || '')")
