@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     from . import SubmissionError, grade_paths
     from .report import format_result, format_summary, write_csv, write_json
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:  # `recsys-course quiz -- --answers f` passes the separator through
+        argv = argv[1:]
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
