@@ -1,0 +1,236 @@
+"""Numba kernels for BPR: random streams, negative sampling and Hogwild SGD epochs.
+
+Arithmetic only; ``bpr.py`` validates and converts. Every random draw comes from a
+splitmix64 stream whose state is a plain uint64 carried through the loop, so a run is
+fully determined by its seeds (one stream per thread).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_UNIT = 1.0 / 9007199254740992.0  # 2 ** -53
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _next(state):
+    """One splitmix64 step: (new state, uniform float in [0, 1))."""
+    state = state + _GOLDEN
+    z = state
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    z = z ^ (z >> _S31)
+    return state, (z >> _S11) * _UNIT
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _index(uniform, n):
+    j = np.int64(uniform * n)
+    return j if j < n else n - 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _seen(row_items, item):
+    """Is ``item`` in the sorted array ``row_items``? (binary search)"""
+    lo = 0
+    hi = row_items.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        v = row_items[mid]
+        if v < item:
+            lo = mid + 1
+        elif v > item:
+            hi = mid
+        else:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def build_bitset(indptr, indices, n_items):
+    """One bit per (user, item): set where the user had the item. Row u spans
+    ``words`` uint64 words starting at u * words."""
+    n_users = indptr.shape[0] - 1
+    words = (n_items + 63) // 64
+    bits = np.zeros(n_users * words, dtype=np.uint64)
+    for u in range(n_users):
+        for p in range(indptr[u], indptr[u + 1]):
+            item = indices[p]
+            bits[u * words + (item >> 6)] |= np.uint64(1) << np.uint64(item & 63)
+    return bits
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _had(u, j, row_items, bits, words):
+    """Did user u have item j? A bitset look-up when ``bits`` is given, else binary search."""
+    if bits.shape[0] > 0:
+        word = bits[u * words + (j >> 6)]
+        return (word >> np.uint64(j & 63)) & np.uint64(1) != np.uint64(0)
+    return _seen(row_items, j)
+
+
+@numba.njit(cache=True, nogil=True)
+def _draw_negative(state, u, row_items, bits, words, n_items, cdf, verify, max_tries):
+    """Draw one negative item for user ``u`` whose training items are ``row_items``.
+
+    ``cdf`` empty: uniform over the catalogue; else inverse-CDF sampling from the
+    (unnormalised, cumulative) popularity weights. With ``verify`` an item the user
+    had is redrawn, up to ``max_tries`` draws in all. Returns (state, item or -1).
+    """
+    n_cdf = cdf.shape[0]
+    for _ in range(max_tries if verify else 1):
+        state, r = _next(state)
+        if n_cdf == 0:
+            j = _index(r, n_items)
+        else:
+            j = np.searchsorted(cdf, r * cdf[n_cdf - 1], side="right")
+            if j >= n_items:
+                j = n_items - 1
+        if not verify or not _had(u, j, row_items, bits, words):
+            return state, j
+    return state, -1
+
+
+@numba.njit(cache=True, parallel=True, fastmath=True)
+def bpr_epoch(user_factors, item_factors, item_bias, use_bias, user_of, indptr, indices, bits,
+              n_items, samples_per_stream, negatives, learning_rate, regularization, cdf,
+              verify, max_tries, loss_every, seeds, stats):
+    """One epoch of lock-free (Hogwild) SGD on the BPR criterion.
+
+    Stream ``t`` (one per thread) draws ``samples_per_stream`` positives (a random stored
+    (u, i) pair), each with ``negatives`` negatives j, and for each triple ascends
+    ln sigmoid(s_ui - s_uj) - lambda * (|x_u|^2 + |y_i|^2 + |y_j|^2 + b_i^2 + b_j^2) / 2
+    with s_ui = x_u . y_i + b_i (biases only move when ``use_bias``). ``stats[t]`` gets
+    (sum of -ln sigmoid over every ``loss_every``-th step -- a logarithm per step would
+    cost a fifth of the time --, pairs already in the right order, steps, negatives not
+    found within ``max_tries`` draws, number of steps in the loss sum). ``bits``: the
+    training pairs as a bitset (``build_bitset``) or empty to search ``indices``.
+    """
+    words = (n_items + 63) // 64
+    n_streams = seeds.shape[0]
+    nnz = indices.shape[0]
+    n_factors = item_factors.shape[1]
+    lr = learning_rate
+    reg = regularization
+    one = lr / lr  # 1 and 0 in the factors' precision: float32 stays float32
+    zero = lr - lr
+    for t in numba.prange(n_streams):
+        state = seeds[t]
+        loss = 0.0
+        loss_terms = 0.0
+        correct = 0.0
+        updates = 0
+        missed = 0.0
+        for _ in range(samples_per_stream):
+            state, r = _next(state)
+            idx = _index(r, nnz)
+            u = user_of[idx]
+            i = indices[idx]
+            row_items = indices[indptr[u]:indptr[u + 1]]
+            for _q in range(negatives):
+                state, j = _draw_negative(state, u, row_items, bits, words, n_items, cdf, verify,
+                                          max_tries)
+                if j < 0:
+                    missed += 1.0
+                    continue
+                z = item_bias[i] - item_bias[j]
+                for f in range(n_factors):
+                    z += user_factors[u, f] * (item_factors[i, f] - item_factors[j, f])
+                if z > zero:
+                    correct += 1.0
+                # g = d ln sigmoid(z) / dz = sigmoid(-z): near 0 once the pair is in order
+                g = one / (one + np.exp(z))
+                if updates % loss_every == 0:
+                    loss += np.log1p(np.exp(-abs(z))) + max(-z, zero)
+                    loss_terms += 1.0
+                for f in range(n_factors):
+                    xf = user_factors[u, f]
+                    yif = item_factors[i, f]
+                    yjf = item_factors[j, f]
+                    user_factors[u, f] = xf + lr * (g * (yif - yjf) - reg * xf)
+                    item_factors[i, f] = yif + lr * (g * xf - reg * yif)
+                    item_factors[j, f] = yjf + lr * (-g * xf - reg * yjf)
+                if use_bias:
+                    item_bias[i] += lr * (g - reg * item_bias[i])
+                    item_bias[j] += lr * (-g - reg * item_bias[j])
+                updates += 1
+        stats[t, 0] = loss
+        stats[t, 1] = correct
+        stats[t, 2] = updates
+        stats[t, 3] = missed
+        stats[t, 4] = loss_terms
+
+
+@numba.njit(cache=True, nogil=True)
+def draw_triples(user_of, indptr, indices, n_items, n_samples, cdf, verify, max_tries, seed):
+    no_bits = np.empty(0, dtype=np.uint64)
+    """The (u, i, j) triples the training loop would draw from one stream (no updates).
+
+    j is -1 where no verified negative was found within ``max_tries`` draws.
+    """
+    users = np.empty(n_samples, dtype=np.int64)
+    positives = np.empty(n_samples, dtype=np.int64)
+    negatives = np.empty(n_samples, dtype=np.int64)
+    nnz = indices.shape[0]
+    state = seed
+    for s in range(n_samples):
+        state, r = _next(state)
+        idx = _index(r, nnz)
+        u = user_of[idx]
+        users[s] = u
+        positives[s] = indices[idx]
+        state, j = _draw_negative(state, u, indices[indptr[u]:indptr[u + 1]], no_bits, 1, n_items,
+                                  cdf, verify, max_tries)
+        negatives[s] = j
+    return users, positives, negatives
+
+
+@numba.njit(cache=True, nogil=True)
+def validation_pairs(val_user_of, val_indices, seen_indptr, seen_indices, n_items, n_pairs,
+                     max_tries, seed):
+    """(u, i, j) with (u, i) a random validation pair and j uniform among items the user
+    has neither in training nor in validation (``seen``). Pairs without such j are dropped."""
+    users = np.empty(n_pairs, dtype=np.int64)
+    positives = np.empty(n_pairs, dtype=np.int64)
+    negatives = np.empty(n_pairs, dtype=np.int64)
+    empty = np.empty(0, dtype=np.float64)
+    no_bits = np.empty(0, dtype=np.uint64)
+    nnz = val_indices.shape[0]
+    state = seed
+    kept = 0
+    for _ in range(n_pairs):
+        state, r = _next(state)
+        idx = _index(r, nnz)
+        u = val_user_of[idx]
+        state, j = _draw_negative(state, u, seen_indices[seen_indptr[u]:seen_indptr[u + 1]], no_bits,
+                                  1, n_items, empty, True, max_tries)
+        if j < 0:
+            continue
+        users[kept] = u
+        positives[kept] = val_indices[idx]
+        negatives[kept] = j
+        kept += 1
+    return users[:kept], positives[:kept], negatives[:kept]
+
+
+@numba.njit(cache=True, parallel=True)
+def pairs_auc(user_factors, item_factors, item_bias, users, positives, negatives):
+    """Share of pairs where s_ui > s_uj, s = x_u . y + b (ties count one half)."""
+    n = users.shape[0]
+    wins = np.zeros(n)
+    n_columns = item_factors.shape[1]
+    for s in numba.prange(n):
+        u = users[s]
+        diff = item_bias[positives[s]] - item_bias[negatives[s]]
+        for f in range(n_columns):
+            diff += user_factors[u, f] * (item_factors[positives[s], f] - item_factors[negatives[s], f])
+        wins[s] = 1.0 if diff > 0 else (0.5 if diff == 0 else 0.0)
+    return wins.sum() / n if n > 0 else np.nan

@@ -1,0 +1,360 @@
+"""Bayesian Personalised Ranking (Rendle et al., UAI 2009) with negative sampling.
+
+Implicit data has positives only. Instead of calling every missing pair a "0" (as a
+pointwise loss must), BPR learns from *contrast*: for an observed pair (u, i) it draws an
+item j the user has not interacted with -- a sampled negative, used for this one step and
+then forgotten -- and pushes the score of i above the score of j:
+
+    maximise  sum over sampled (u, i, j) of  ln sigmoid(s_ui - s_uj)  -  lambda * |theta|^2,
+    s_ui = x_u . y_i + b_i.
+
+The SGD step for one triple, with g = sigmoid(-(s_ui - s_uj)) (large when the pair is in
+the wrong order, near 0 when it is already right):
+
+    x_u <- x_u + eta * (g * (y_i - y_j) - lambda * x_u)
+    y_i <- y_i + eta * (g * x_u - lambda * y_i)
+    y_j <- y_j + eta * (-g * x_u - lambda * y_j)
+    b_i <- b_i + eta * (g - lambda * b_i);   b_j <- b_j + eta * (-g - lambda * b_j)
+
+Negatives come from ``sampler="uniform"`` (every item alike) or ``"popularity"`` (item i with
+probability proportional to n_i ** popularity_exponent, n_i its number of users). With
+``verify_negatives`` a draw the user did interact with is redrawn (at most ``max_draws``
+draws); without it, some "negatives" are positives of the training data.
+
+Training is lock-free (Hogwild): ``num_threads`` random streams update the shared factors
+at the same time. With ``num_threads=1`` a seed gives bit-for-bit the same model.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+from .._validation import (
+    check_bool,
+    check_choice,
+    check_csr_counts,
+    check_float,
+    check_int,
+    check_random_state,
+    describe,
+)
+from ._base import FactorModelBase
+from ._bpr_kernels import bpr_epoch, build_bitset, draw_triples, pairs_auc, validation_pairs
+
+__all__ = ["BPR", "SAMPLERS", "sample_negatives"]
+
+SAMPLERS = ("uniform", "popularity")
+_LOSS_EVERY = 8  # the epoch loss is averaged over every 8th SGD step (saves a log per step)
+_BITSET_BYTES = 64 * 2**20  # largest bitset of training pairs built for verifying negatives
+
+
+def _user_of(counts: sp.csr_matrix) -> np.ndarray:
+    return np.repeat(np.arange(counts.shape[0], dtype=np.int32), np.diff(counts.indptr))
+
+
+def _popularity_cdf(counts: sp.csr_matrix, sampler: str, exponent: float) -> np.ndarray:
+    """Cumulative sampling weights (empty for uniform sampling)."""
+    if sampler == "uniform":
+        return np.empty(0, dtype=np.float64)
+    users_per_item = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
+    weights = np.where(users_per_item > 0, users_per_item ** exponent, 0.0)
+    return np.cumsum(weights)
+
+
+def _resolve_threads(num_threads: int) -> int:
+    return numba.config.NUMBA_NUM_THREADS if num_threads == 0 else num_threads
+
+
+def _check_sampling(sampler, popularity_exponent, verify_negatives, max_draws):
+    sampler = check_choice(sampler, "sampler", SAMPLERS)
+    exponent = check_float(popularity_exponent, "popularity_exponent", minimum=0.0)
+    verify = check_bool(verify_negatives, "verify_negatives")
+    max_draws = check_int(max_draws, "max_draws", minimum=1)
+    return sampler, exponent, verify, max_draws
+
+
+def _structure(counts: sp.csr_matrix):
+    return (_user_of(counts), counts.indptr.astype(np.int64), counts.indices.astype(np.int32))
+
+
+def _check_has_negatives(counts: sp.csr_matrix, name: str) -> None:
+    if np.all(np.diff(counts.indptr) >= counts.shape[1]):
+        raise ValueError(
+            f"{name} has every user interacting with every item: there is no negative to sample"
+        )
+
+
+def sample_negatives(
+    counts: Any,
+    n_samples: int = 10_000,
+    sampler: str = "uniform",
+    popularity_exponent: float = 1.0,
+    verify_negatives: bool = True,
+    max_draws: int = 50,
+    random_state: Any = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw ``n_samples`` training triples (u, i, j) exactly as ``BPR.fit`` does.
+
+    (u, i) is a random observed pair of ``counts``; j the sampled negative (-1 when
+    ``verify_negatives`` found none within ``max_draws`` draws). Useful to measure how
+    often a "negative" is in fact something the user would like.
+    """
+    counts = check_csr_counts(counts, "counts")
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    sampler, exponent, verify, max_draws = _check_sampling(sampler, popularity_exponent,
+                                                           verify_negatives, max_draws)
+    rng = check_random_state(random_state)
+    user_of, indptr, indices = _structure(counts)
+    seed = rng.integers(0, np.iinfo(np.uint64).max, dtype=np.uint64, endpoint=True)
+    return draw_triples(user_of, indptr, indices, counts.shape[1], n_samples,
+                        _popularity_cdf(counts, sampler, exponent), verify, max_draws, seed)
+
+
+class BPR(FactorModelBase):
+    """Matrix factorisation trained with the pairwise BPR criterion and sampled negatives.
+
+    Parameters
+    ----------
+    factors : latent dimension f of x_u and y_i.
+    learning_rate : SGD step eta.
+    regularization : lambda, weight decay on every factor and bias touched by a step.
+    epochs : passes; one pass draws as many positives as there are stored (u, i) pairs.
+    sampler : ``"uniform"`` or ``"popularity"`` negatives.
+    popularity_exponent : weight n_i ** exponent for the popularity sampler (1: like
+        picking the item of a random interaction; 0.75: word2vec's flattening; 0: uniform).
+    negatives : negatives drawn per positive (one SGD step each).
+    verify_negatives : redraw a negative the user had in training (bounded by ``max_draws``).
+    max_draws : draws allowed per negative before the step is skipped.
+    item_bias : learn a popularity offset b_i, added to every score (``item_bias``).
+    early_stopping : stop after this many epochs without a better validation AUC and keep
+        the best epoch's factors (needs ``validation``); None trains every epoch.
+    validation_pairs : number of (u, i, j) pairs drawn once to estimate validation AUC.
+    init_scale : standard deviation of the initial factors is init_scale / sqrt(factors).
+    random_state : None, int or numpy Generator.
+    num_threads : random streams (and threads) for Hogwild SGD; 0 = all numba threads.
+        Only ``num_threads=1`` is reproducible bit for bit.
+    progress : show a tqdm bar over epochs.
+    dtype : float32 (default, faster) or float64 factors.
+
+    After ``fit``: ``user_factors`` (n_users, f), ``item_factors`` (n_items, f),
+    ``item_bias`` (n_items,; zeros without ``item_bias``), and ``history`` (per-epoch
+    lists: ``loss`` = mean -ln sigmoid(s_ui - s_uj) over every 8th step of the epoch, ``train_order`` = share of sampled pairs already in
+    the right order before their step, ``validation_auc``, ``seconds``, ``samples``,
+    ``missed`` negatives), ``best_epoch``, ``samples_per_second``.
+    """
+
+    def __init__(
+        self,
+        factors: int = 64,
+        learning_rate: float = 0.05,
+        regularization: float = 0.01,
+        epochs: int = 100,
+        sampler: str = "uniform",
+        popularity_exponent: float = 1.0,
+        negatives: int = 1,
+        verify_negatives: bool = True,
+        max_draws: int = 50,
+        item_bias: bool = True,
+        early_stopping: int | None = None,
+        validation_pairs: int = 20_000,
+        init_scale: float = 0.1,
+        random_state: Any = None,
+        num_threads: int = 0,
+        progress: bool = False,
+        dtype: Any = np.float32,
+    ):
+        self.factors = factors
+        self.learning_rate = learning_rate
+        self.regularization = regularization
+        self.epochs = epochs
+        self.sampler = sampler
+        self.popularity_exponent = popularity_exponent
+        self.negatives = negatives
+        self.verify_negatives = verify_negatives
+        self.max_draws = max_draws
+        self.item_bias = item_bias
+        self.early_stopping = early_stopping
+        self.validation_pairs = validation_pairs
+        self.init_scale = init_scale
+        self.random_state = random_state
+        self.num_threads = num_threads
+        self.progress = progress
+        self.dtype = dtype
+
+    def __repr__(self) -> str:
+        return (f"BPR(factors={self.factors}, learning_rate={self.learning_rate}, "
+                f"regularization={self.regularization}, epochs={self.epochs}, "
+                f"sampler={self.sampler!r}, negatives={self.negatives}, "
+                f"verify_negatives={self.verify_negatives})")
+
+    # ------------------------------------------------------------------ checks
+    def _check_parameters(self) -> dict:
+        p = {
+            "factors": check_int(self.factors, "factors", minimum=1),
+            "learning_rate": check_float(self.learning_rate, "learning_rate", minimum=0.0,
+                                         strict_minimum=True),
+            "regularization": check_float(self.regularization, "regularization", minimum=0.0),
+            "epochs": check_int(self.epochs, "epochs", minimum=1),
+            "negatives": check_int(self.negatives, "negatives", minimum=1),
+            "item_bias": check_bool(self.item_bias, "item_bias"),
+            "validation_pairs": check_int(self.validation_pairs, "validation_pairs", minimum=1),
+            "init_scale": check_float(self.init_scale, "init_scale", minimum=0.0),
+            "num_threads": check_int(self.num_threads, "num_threads", minimum=0),
+            "progress": check_bool(self.progress, "progress"),
+        }
+        (p["sampler"], p["exponent"], p["verify"],
+         p["max_draws"]) = _check_sampling(self.sampler, self.popularity_exponent,
+                                           self.verify_negatives, self.max_draws)
+        if self.early_stopping is None:
+            p["early_stopping"] = None
+        else:
+            p["early_stopping"] = check_int(self.early_stopping, "early_stopping", minimum=1)
+        try:
+            dtype = np.dtype(self.dtype)
+        except TypeError:
+            dtype = None
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {describe(self.dtype)}")
+        p["dtype"] = dtype
+        p["random_state"] = check_random_state(self.random_state)
+        return p
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, counts: Any, validation: Any = None) -> "BPR":
+        """Learn factors from ``counts`` (users x items; only which pairs are non-zero matters).
+
+        ``validation``: an optional held-out matrix of the same shape; its sampled AUC is
+        recorded each epoch in ``history["validation_auc"]`` and drives ``early_stopping``.
+        """
+        p = self._check_parameters()
+        if p["early_stopping"] is not None and validation is None:
+            raise ValueError("early_stopping needs validation data: pass fit(counts, validation=...)")
+        counts = check_csr_counts(counts, "counts")
+        _check_has_negatives(counts, "counts")
+        if validation is not None:
+            validation = check_csr_counts(validation, "validation")
+            if validation.shape != counts.shape:
+                raise ValueError(
+                    f"validation must have the shape of counts {counts.shape}, got {validation.shape}"
+                )
+        self._fitted = False
+        self._remember_training(counts)
+        rng = p["random_state"]
+        n_users, n_items = counts.shape
+        f = p["factors"]
+        scale = p["init_scale"] / np.sqrt(f)
+        user_factors = rng.normal(0.0, scale, size=(n_users, f)).astype(p["dtype"])
+        item_factors = rng.normal(0.0, scale, size=(n_items, f)).astype(p["dtype"])
+        item_bias = np.zeros(n_items, dtype=p["dtype"])
+        user_of, indptr, indices = _structure(counts)
+        cdf = _popularity_cdf(counts, p["sampler"], p["exponent"])
+        # a bitset answers "did u have j?" in one look-up; too big -> binary search
+        if p["verify"] and n_users * ((n_items + 63) // 64) * 8 <= _BITSET_BYTES:
+            bits = build_bitset(indptr, indices, n_items)
+        else:
+            bits = np.empty(0, dtype=np.uint64)
+        streams = _resolve_threads(p["num_threads"])
+        samples_per_stream = -(-counts.nnz // streams)
+        lr = p["dtype"].type(p["learning_rate"])
+        reg = p["dtype"].type(p["regularization"])
+
+        val = None
+        if validation is not None:
+            seen = ((counts + validation) > 0).astype(np.float64).tocsr()
+            seen.sort_indices()
+            val_seed = rng.integers(0, np.iinfo(np.uint64).max, dtype=np.uint64, endpoint=True)
+            val = validation_pairs(_user_of(validation), validation.indices.astype(np.int32),
+                                   seen.indptr.astype(np.int64), seen.indices.astype(np.int32),
+                                   n_items, p["validation_pairs"], 50, val_seed)
+            if val[0].size == 0:
+                raise ValueError("validation leaves no item unseen for its users: cannot estimate AUC")
+
+        history: dict[str, list] = {"epoch": [], "loss": [], "train_order": [], "samples": [],
+                                    "missed": [], "seconds": []}
+        if val is not None:
+            history["validation_auc"] = []
+        best = (-np.inf, 0, None)
+        bar = None
+        if p["progress"]:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=p["epochs"], desc="BPR", unit="epoch")
+        previous_threads = numba.get_num_threads()
+        numba.set_num_threads(min(streams, numba.config.NUMBA_NUM_THREADS))
+        try:
+            for epoch in range(p["epochs"]):
+                seeds = rng.integers(0, np.iinfo(np.uint64).max, size=streams, dtype=np.uint64,
+                                     endpoint=True)
+                stats = np.zeros((streams, 5))
+                started = time.perf_counter()
+                bpr_epoch(user_factors, item_factors, item_bias, p["item_bias"], user_of, indptr,
+                          indices, bits, n_items, samples_per_stream, p["negatives"], lr, reg, cdf,
+                          p["verify"], p["max_draws"], _LOSS_EVERY, seeds, stats)
+                seconds = time.perf_counter() - started
+                total = stats.sum(axis=0)
+                updates = max(total[2], 1.0)
+                history["epoch"].append(epoch + 1)
+                history["loss"].append(float(total[0] / total[4]) if total[4] else float("nan"))
+                history["train_order"].append(float(total[1] / updates))
+                history["samples"].append(int(total[2]))
+                history["missed"].append(int(total[3]))
+                history["seconds"].append(seconds)
+                if val is not None:
+                    score = float(pairs_auc(user_factors, item_factors, item_bias, *val))
+                    history["validation_auc"].append(score)
+                    if score > best[0]:
+                        best = (score, epoch + 1,
+                                (user_factors.copy(), item_factors.copy(), item_bias.copy())
+                                if p["early_stopping"] is not None else None)
+                    elif (p["early_stopping"] is not None
+                          and epoch + 1 - best[1] >= p["early_stopping"]):
+                        if bar is not None:
+                            bar.update(1)
+                        break
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
+        finally:
+            numba.set_num_threads(previous_threads)
+            if bar is not None:
+                bar.close()
+        if p["early_stopping"] is not None and best[2] is not None:
+            user_factors, item_factors, item_bias = best[2]
+        self.best_epoch = best[1] if val is not None else len(history["epoch"])
+        self.history = history
+        total_seconds = sum(history["seconds"])
+        self.samples_per_second = sum(history["samples"]) / total_seconds if total_seconds > 0 else float("nan")
+        self.user_factors = user_factors
+        self.item_factors = item_factors
+        self.item_bias = item_bias
+        self._fitted = True
+        return self
+
+    def _score_rows(self, users: np.ndarray) -> np.ndarray:
+        return self.user_factors[users] @ self.item_factors.T + self.item_bias
+
+    def validation_auc(self, validation: Any, n_pairs: int = 20_000, random_state: Any = 0) -> float:
+        """Sampled AUC on held-out pairs: share of (u, i held out, j unseen) with s_ui > s_uj."""
+        self._check_fitted()
+        validation = check_csr_counts(validation, "validation")
+        if validation.shape != self._train.shape:
+            raise ValueError(
+                f"validation must have the training shape {self._train.shape}, got {validation.shape}"
+            )
+        n_pairs = check_int(n_pairs, "n_pairs", minimum=1)
+        rng = check_random_state(random_state)
+        seen = ((self._train + validation) > 0).astype(np.float64).tocsr()
+        seen.sort_indices()
+        seed = rng.integers(0, np.iinfo(np.uint64).max, dtype=np.uint64, endpoint=True)
+        pairs = validation_pairs(_user_of(validation), validation.indices.astype(np.int32),
+                                 seen.indptr.astype(np.int64), seen.indices.astype(np.int32),
+                                 self.n_items, n_pairs, 50, seed)
+        return float(pairs_auc(self.user_factors, self.item_factors, self.item_bias, *pairs))
+
+    def copy(self) -> "BPR":
+        return copy.deepcopy(self)
