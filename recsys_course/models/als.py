@@ -359,9 +359,15 @@ class ImplicitALS(FactorModelBase):
         }
 
     def _initial_factors(self, n_users: int, n_items: int, factors: int, dtype: np.dtype, rng: np.random.Generator):
-        """Small random starting factors (users drawn first, then items)."""
-        X = (rng.standard_normal((n_users, factors)) * 0.01).astype(dtype)
-        Y = (rng.standard_normal((n_items, factors)) * 0.01).astype(dtype)
+        """Random starting factors, users drawn first, then items.
+
+        Scale 1/sqrt(f) gives x_u . y_i of order one. Much smaller starting factors make
+        the first solve divide by them: factors of order 1/scale, a Y'Y dominated by a
+        few huge entries and, with a small lambda in float32, pivots lost in rounding.
+        """
+        scale = 1.0 / np.sqrt(factors)
+        X = (rng.standard_normal((n_users, factors)) * scale).astype(dtype)
+        Y = (rng.standard_normal((n_items, factors)) * scale).astype(dtype)
         return X, Y
 
     def fit(self, counts: Any) -> "ImplicitALS":
