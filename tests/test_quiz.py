@@ -266,3 +266,22 @@ def test_cli_through_the_course_command(capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("a,c,d,f\nq\n"))
     assert main(["quiz"]) == 0
     assert "Final score 1 / 18 (1 answered)." in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------- figure
+def test_quiz_coverage_figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from recsys_course import plots
+
+    fig = plots.quiz_coverage()
+    ax = fig.axes[0]
+    assert "18 questions" in ax.get_title() and ax.get_xlabel() == "questions (count)"
+    widths = {}
+    for bar in ax.patches:
+        label = ax.get_yticklabels()[round(bar.get_y() + bar.get_height() / 2)].get_text()
+        widths[label] = widths.get(label, 0) + bar.get_width()
+    assert sum(widths.values()) == 18
+    with pytest.raises(TypeError, match="recsys_course.quiz.Quiz"):
+        plots.quiz_coverage("not a quiz")

@@ -195,7 +195,9 @@ class Quiz:
             if qid not in self._by_id:
                 raise ValueError(f"unknown question id {qid!r}; known: {', '.join(self._by_id)}")
             picked.append(self._by_id[qid])
-        return Quiz(picked)
+        subset = Quiz(picked)
+        subset.title = self.title
+        return subset
 
     # ------------------------------------------------------------------ checking
     def feedback_for(self, question_id: str, answer: Any) -> Feedback:

@@ -50,7 +50,7 @@ def _ask(quiz: Quiz, out: TextIO, source: TextIO) -> dict:
             print(_wrap(f"{_LETTERS[i]}) {choice}", "   ", "      "), file=out)
         hint = {"single": "one letter", "multiple": "letters, e.g. a,c", "numeric": "a number"}[question.type]
         for attempt in range(_TRIES):
-            print(f"your answer ({hint}; empty skips, q quits): ", end="", file=out, flush=True)
+            print(f"your answer ({hint}; empty skips, q quits): ", end="", file=out, flush=_isatty(source))
             line = source.readline()
             if not line:  # end of input
                 print("\n(end of input)", file=out)
@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None, stdout: 
             print(f"recsys-course quiz: {err}", file=sys.stderr)
             return 2
     else:
-        print(f"{quiz.title}: {len(quiz)} questions. Each right answer scores 1.", file=out)
+        noun = "question" if len(quiz) == 1 else "questions"
+        print(f"{quiz.title}: {len(quiz)} {noun}. Each right answer scores 1.", file=out)
         result = quiz.check(_ask(quiz, out, source))
         print("", file=out)
     if args.json:
