@@ -59,7 +59,7 @@ def browser(chromium_path):
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, chromium_path):
-    with Lab(tmp_path_factory.mktemp("lab"), [NOTEBOOK_02, NOTEBOOK_06]) as server:
+    with Lab(tmp_path_factory.mktemp("lab")) as server:
         yield server
 
 
@@ -104,8 +104,8 @@ def _image_digest(page, image) -> str:
     return hashlib.sha256(base64.b64decode(encoded)).hexdigest()
 
 
-def _assert_clean(page) -> None:
-    tracebacks = error_outputs(page)
+def _assert_clean(page, lab, name) -> None:
+    tracebacks = error_outputs(page, lab, name)
     assert not tracebacks, f"cells printed errors or warnings:\n{tracebacks}"
     assert not page.console_watch.errors, "browser console errors:\n" + "\n".join(page.console_watch.errors)
 
@@ -152,4 +152,42 @@ def test_alpha_slider_redraws_the_figure(page, lab):
         page.wait_for_timeout(250)
         waited += 250
     page.screenshot(path=str(ARTIFACTS / "02_after_slider.png"))
-    _assert_clean(page)
+    _assert_clean(page, lab, NOTEBOOK_02)
+
+
+def _question(page, words: str):
+    """The innermost widget box holding the quiz question whose prompt contains ``words``."""
+    prompt = page.locator(".widget-html", has_text=words)
+    return page.locator(".widget-vbox", has=prompt).last
+
+
+def test_quiz_answers_get_feedback(page, lab):
+    open_notebook(page, lab, NOTEBOOK_06)
+    run_all_cells(page)
+    score = page.locator(".widget-html", has_text="Score:").first
+    score.wait_for(state="visible", timeout=60_000)
+    assert "Score: 0 /" in score.text_content()
+
+    # Q1, numeric, answered right
+    q1 = _question(page, "streamed a song 12 times")
+    q1.scroll_into_view_if_needed()
+    q1.locator("input[type='text']").fill("481")
+    q1.get_by_role("button", name="Check").click()
+    q1.locator(".widget-html", has_text="Correct.").wait_for(timeout=15_000)
+    assert "1 + 40 * 12 = 481" in q1.text_content()
+    page.screenshot(path=str(ARTIFACTS / "06_quiz_correct.png"))
+
+    # Q2, single choice, answered wrong: the feedback gives the right answer
+    q2 = _question(page, "never clicked item X")
+    q2.scroll_into_view_if_needed()
+    q2.get_by_text("As a hard negative", exact=False).click()
+    q2.get_by_role("button", name="Check").click()
+    q2.locator(".widget-html", has_text="Not quite.").wait_for(timeout=15_000)
+    assert "baseline confidence 1" in q2.text_content()
+    page.screenshot(path=str(ARTIFACTS / "06_quiz_wrong.png"))
+
+    page.wait_for_function(
+        "node => /Score: 1 \\/ \\d+/.test(node.textContent) && /2 of \\d+ checked/.test(node.textContent)",
+        arg=score.element_handle(), timeout=15_000,
+    )
+    _assert_clean(page, lab, NOTEBOOK_06)

@@ -60,9 +60,12 @@ def free_port() -> int:
 
 
 class Lab:
-    """A JupyterLab server started for one test session; use as a context manager."""
+    """A JupyterLab server on a temporary copy of notebooks/ and exercises/; a context manager.
 
-    def __init__(self, workdir: Path, notebooks: list[str], timeout: float = 120.0):
+    ``notebooks`` names extra notebook files to copy into the served notebooks/ folder.
+    """
+
+    def __init__(self, workdir: Path, notebooks: list[str | Path] | None = None, timeout: float = 120.0):
         self.workdir = Path(workdir)
         self.root = self.workdir / "root"
         self.notebooks = notebooks
@@ -74,9 +77,14 @@ class Lab:
 
     def _prepare(self) -> dict:
         self.root.mkdir(parents=True)
-        for name in self.notebooks:
-            source = Path(name) if Path(name).is_absolute() else REPO / "notebooks" / name
-            shutil.copy2(source, self.root / source.name)
+        # the course layout, so a notebook's relative paths (../exercises) still resolve
+        shutil.copytree(REPO / "notebooks", self.root / "notebooks",
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        if (REPO / "exercises").is_dir():
+            shutil.copytree(REPO / "exercises", self.root / "exercises",
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        for name in self.notebooks or []:  # extra notebooks from elsewhere (development)
+            shutil.copy2(name, self.root / "notebooks" / Path(name).name)
         settings = self.workdir / "settings"
         for plugin, values in LAB_SETTINGS.items():
             package, _, name = plugin.rpartition("/")
@@ -143,7 +151,9 @@ class Lab:
 # ------------------------------------------------------------------ page actions
 def open_notebook(page, lab: Lab, name: str) -> None:
     """Open ``name`` in a fresh page and wait for its kernel to be idle."""
-    page.goto(f"{lab.url}/lab/tree/{name}?reset", wait_until="domcontentloaded")
+    if not (lab.root / "notebooks" / name).exists():
+        raise FileNotFoundError(f"notebooks/{name} does not exist (the lab serves a copy of notebooks/)")
+    page.goto(f"{lab.url}/lab/tree/notebooks/{name}?reset", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
     wait_for_kernel_idle(page)
 
@@ -186,12 +196,22 @@ def run_all_cells(page, timeout_ms: int = 240_000) -> None:
     wait_for_kernel_idle(page, timeout_ms)
 
 
-def error_outputs(page) -> list[str]:
-    """Text of every traceback shown in the open notebook."""
-    return page.eval_on_selector_all(
-        ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
-        "nodes => nodes.map(n => n.textContent.slice(0, 2000))",
+def error_outputs(page, lab: Lab, name: str) -> list[str]:
+    """Tracebacks and stderr shown in the open notebook, except in cells tagged ``raises-exception``.
+
+    The tags come from the notebook file (JupyterLab does not put them in the page).
+    """
+    cells = json.loads((lab.root / "notebooks" / name).read_text())["cells"]
+    allowed = {i for i, cell in enumerate(cells) if "raises-exception" in cell.get("metadata", {}).get("tags", [])}
+    shown = page.eval_on_selector_all(
+        ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell",
+        """cells => cells.map((cell, i) => [i, Array.from(cell.querySelectorAll(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"))
+            .map(n => n.textContent.slice(0, 2000))])""",
     )
+    if len(shown) != len(cells):
+        return [f"the page shows {len(shown)} cells but {name} has {len(cells)}"]
+    return [f"cell {i}: {text}" for i, texts in shown if i not in allowed for text in texts]
 
 
 def image_sources(locator) -> list[str]:
