@@ -358,3 +358,20 @@ def test_rows_longer_than_one_gather_chunk():
         got = als_half_sweep(feedback.confidence(counts, alpha=ALPHA), Y.astype(dtype), LAM)
         np.testing.assert_allclose(got, dense_solve_rows(P, C, Y, LAM), atol=atol)
         assert np.all(got[3] == 0)
+
+
+def test_teaching_half_sweeps_agree_with_the_kernel():
+    from recsys_course.models.als import gram_trick_half_sweep, naive_half_sweep
+
+    counts = toy_counts(seed=14)
+    P, C = dense_pc(counts)
+    conf = feedback.confidence(counts, alpha=ALPHA)
+    Y = np.random.default_rng(4).standard_normal((counts.shape[1], 5))
+    reference = dense_solve_rows(P, C, Y, LAM)
+    np.testing.assert_allclose(naive_half_sweep(conf, Y, LAM), reference, atol=1e-10)
+    np.testing.assert_allclose(gram_trick_half_sweep(conf, Y, LAM), reference, atol=1e-10)
+    np.testing.assert_allclose(als_half_sweep(conf, Y, LAM), reference, atol=1e-9)
+    with pytest.raises(ValueError, match="fixed_factors"):
+        naive_half_sweep(conf, Y[:-1], LAM)
+    with pytest.raises(ValueError, match="regularization"):
+        gram_trick_half_sweep(conf, Y, -1.0)

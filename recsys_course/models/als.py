@@ -50,7 +50,9 @@ __all__ = [
     "ImplicitALS",
     "SingularSystemError",
     "als_half_sweep",
+    "gram_trick_half_sweep",
     "implicit_als_loss",
+    "naive_half_sweep",
 ]
 
 SOLVERS = ("cg", "cholesky")
@@ -101,6 +103,9 @@ def parallel_section(num_threads: int):
     """
     previous = numba.get_num_threads()
     numba.set_num_threads(num_threads)
+    # rows are cut into many blocks of similar work; hand them out one at a time so a
+    # thread slowed down by another process does not hold up the half-sweep
+    previous_chunk = numba.set_parallel_chunksize(1)
     try:
         with threadpool_limits(limits=1, user_api="blas"):
             busy = [lib for lib in threadpool_info() if lib.get("user_api") == "blas" and lib.get("num_threads", 1) > 1]
@@ -114,6 +119,7 @@ def parallel_section(num_threads: int):
                 )
             yield
     finally:
+        numba.set_parallel_chunksize(previous_chunk)
         numba.set_num_threads(previous)
 
 
@@ -135,7 +141,7 @@ class _Side:
         self.weights = (conf.data - 1.0 if weights is None else weights).astype(dtype)
         self.targets = (conf.data if targets is None else targets).astype(dtype)
         self.n_rows = conf.shape[0]
-        self.blocks = K.row_blocks(self.indptr, max(factors / 4.0, 1.0), 8 * n_threads)
+        self.blocks = K.row_blocks(self.indptr, max(factors / 4.0, 1.0), 16 * n_threads)
 
 
 def _solve_side(side: _Side, fixed: np.ndarray, gram: np.ndarray, reg: np.ndarray, out: np.ndarray,
@@ -226,6 +232,55 @@ def als_half_sweep(
         gram = _gram(fixed)
         reg = np.full(side.n_rows, regularization, dtype=fixed.dtype)
         _solve_side(side, fixed, gram, reg, out, solver, cg_steps, "row", regularization)
+    return out
+
+
+def _teaching_inputs(confidence: Any, fixed_factors: Any, regularization: Any):
+    conf = _check_sparse_confidence(confidence, "confidence")
+    fixed = _check_factor_matrix(fixed_factors, "fixed_factors", conf.shape[1]).astype(np.float64)
+    regularization = check_float(regularization, "regularization", minimum=0.0)
+    return conf, fixed, regularization
+
+
+def naive_half_sweep(confidence: Any, fixed_factors: np.ndarray, regularization: float) -> np.ndarray:
+    """The update exactly as written, one row at a time, in numpy (float64; for teaching).
+
+    x_u = (Y' C^u Y + lambda I)^-1 Y' C^u p(u) with the full diagonal C^u of every
+    column: O(f^2 n) work per row, O(f^2 m n) for the half-sweep. Same arguments as
+    :func:`als_half_sweep`.
+    """
+    conf, Y, lam = _teaching_inputs(confidence, fixed_factors, regularization)
+    f = Y.shape[1]
+    out = np.zeros((conf.shape[0], f))
+    for u in range(conf.shape[0]):
+        c = np.ones(conf.shape[1])  # unobserved: c = 1, p = 0
+        p = np.zeros(conf.shape[1])
+        start, end = conf.indptr[u], conf.indptr[u + 1]
+        c[conf.indices[start:end]] = conf.data[start:end]
+        p[conf.indices[start:end]] = 1.0
+        A = Y.T @ (c[:, None] * Y) + lam * np.eye(f)
+        out[u] = np.linalg.solve(A, Y.T @ (c * p))
+    return out
+
+
+def gram_trick_half_sweep(confidence: Any, fixed_factors: np.ndarray, regularization: float) -> np.ndarray:
+    """The same update with Y'Y computed once (Hu et al., section 4), in numpy (float64).
+
+    Y'C^uY = Y'Y + Y_u'(C^u - I)Y_u, where Y_u holds only the n_u rows of the row's own
+    columns: O(f^2 n_u + f^3) per row, O(f^2 N + f^3 m) for the half-sweep (N non-zeros).
+    """
+    conf, Y, lam = _teaching_inputs(confidence, fixed_factors, regularization)
+    f = Y.shape[1]
+    base = Y.T @ Y + lam * np.eye(f)
+    out = np.zeros((conf.shape[0], f))
+    for u in range(conf.shape[0]):
+        start, end = conf.indptr[u], conf.indptr[u + 1]
+        if end == start:
+            continue
+        Yu = Y[conf.indices[start:end]]
+        c = conf.data[start:end]
+        A = base + Yu.T @ ((c - 1.0)[:, None] * Yu)
+        out[u] = np.linalg.solve(A, Yu.T @ c)
     return out
 
 
