@@ -267,20 +267,34 @@ def preference_confidence(counts, alpha=40.0):
     assert result.score == 0 and result.verdict == "forged"
 
 
-@pytest.mark.parametrize("code", [
-    "from recsys_course.feedback import preference_confidence\n",
-    "from recsys_course.exercises import reference\npreference_confidence = reference('ex01')\n",
-    "import importlib\npreference_confidence = importlib.import_module('recsys' + '_course.feedback')"
-    ".preference_confidence\n",
-    "import sys\nsys.path.insert(0, {course!r})\nfrom feedback import preference_confidence\n",
-    "ns = {{}}\nexec(open({source!r}).read(), ns)\npreference_confidence = ns['preference_confidence']\n",
-    "import os\nos.symlink({course!r}, 'c')\nns = {{}}\nexec(open('c/feedback.py').read(), ns)\n"
-    "preference_confidence = ns['preference_confidence']\n",
-], ids=["import", "reference", "importlib", "sys-path", "read-source", "symlink"])
-def test_using_the_course_implementation_scores_zero(tmp_path, code):
-    course = Path(EXERCISES["ex01"].source_path).parent.parent
-    code = code.format(course=str(course), source=str(EXERCISES["ex01"].source_path))
-    result = grade(tmp_path, code + "\ntry:\n    pass\nexcept Exception:\n    pass\n")
+def _hidden(path) -> str:
+    """A Python expression for ``path`` that never spells the package name (dodges the static check)."""
+    text = str(path)
+    cut = text.index("recsys_course") + 6
+    return f"{text[:cut]!r} + {text[cut:]!r}"
+
+
+COURSE = Path(EXERCISES["ex01"].source_path).parent.parent
+
+
+@pytest.mark.parametrize("code, static", [
+    ("from recsys_course.feedback import preference_confidence\n", True),
+    ("from recsys_course.exercises import reference\npreference_confidence = reference('ex01')\n", True),
+    ("import importlib\npreference_confidence = importlib.import_module('recsys' + '_course.feedback')"
+     ".preference_confidence\n", False),
+    ("import sys\nsys.path.insert(0, {course})\nfrom feedback import preference_confidence\n", False),
+    ("ns = {{}}\nexec(open({source}).read(), ns)\npreference_confidence = ns['preference_confidence']\n", False),
+    ("import os\nos.chdir({parent!r})\nns = {{}}\nexec(open('recsys' + '_course/feedback.py').read(), ns)\n", False),
+    ("import os\nfd = os.open({parent!r}, os.O_RDONLY)\n"
+     "text = os.read(os.open('recsys' + '_course/feedback.py', os.O_RDONLY, dir_fd=fd), 10**6)\n", False),
+    ("import os\nos.symlink({course}, 'c')\nns = {{}}\nexec(open('c/feedback.py').read(), ns)\n", False),
+], ids=["import", "reference", "importlib", "sys-path", "read-source", "chdir", "dir-fd", "symlink"])
+def test_using_the_course_implementation_scores_zero(tmp_path, code, static):
+    code = code.format(course=_hidden(COURSE), parent=str(COURSE.parent),
+                       source=_hidden(EXERCISES["ex01"].source_path))
+    assert ("recsys_course" in code) == static
+    attempt = "try:\n" + textwrap.indent(code, "    ") + "except Exception as err:\n    print('blocked:', err)\n"
+    result = grade(tmp_path, attempt + GOOD_EX01)  # even when it falls back to honest code: zero
     assert result.score == 0
     assert result.verdict == "course-code", outputs(result)
     assert any("recsys_course" in n for n in result.notes)

@@ -270,8 +270,15 @@ _PATH_WRITE_EVENTS = (
 
 def install_guard(workdir: str, denied_reads: list[str], course_dirs: list[str], violations: list):
     """The audit hook of the worker (cannot be removed once added)."""
+    import pathlib
+    import posix
+    import stat as stat_module
+
     resolve = _resolver()
     getpid = os.getpid
+    fsdecode = os.fsdecode
+    stat, isdir = posix.stat, stat_module.S_ISDIR
+    trusted_paths = (pathlib.PosixPath, pathlib.PurePosixPath, pathlib.Path, pathlib.PurePath)
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
     workdir = resolve(workdir)
     course_dirs = tuple(resolve(d) for d in course_dirs)
@@ -300,20 +307,39 @@ def install_guard(workdir: str, denied_reads: list[str], course_dirs: list[str],
 
     def check_write(path: str) -> None:
         if not inside(path, workdir):
-            raise deny("files", f"writing outside the working directory is not allowed ({path})")
+            kind = "course-code" if any(inside(path, folder) for folder in course_dirs) else "files"
+            raise deny(kind, f"writing outside the working directory is not allowed ({path})")
+
+    def as_text(path) -> str:
+        """A path argument as text; only str, bytes and the standard pathlib classes are trusted
+        (a custom os.PathLike could answer differently to the hook and to the system call)."""
+        if isinstance(path, (str, bytes)):
+            return fsdecode(path)
+        if type(path) in trusted_paths:
+            return fsdecode(str(path))
+        raise deny("files", f"paths must be str, bytes or pathlib paths in graded work, got {type(path).__name__}")
 
     def hook(event: str, args: tuple) -> None:
         if event == "open":
             path, mode, flags = (tuple(args) + (None, None, None))[:3]
             if isinstance(path, int):
                 return
-            resolved = resolve(path)
+            resolved = resolve(as_text(path))
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                 isinstance(flags, int) and flags & write_flags
             )
             check_read(resolved)
             if writing:
                 check_write(resolved)
+            elif not inside(resolved, workdir):
+                # a descriptor of an outside directory would let dir_fd= reach past these checks
+                try:
+                    is_dir = isdir(stat(resolved).st_mode)
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    kind = "course-code" if any(inside(d, resolved) for d in course_dirs) else "files"
+                    raise deny(kind, f"opening the directory {resolved} is not allowed")
             return
         if event == "import":
             name = args[0] if args else ""
@@ -323,13 +349,11 @@ def install_guard(workdir: str, denied_reads: list[str], course_dirs: list[str],
         if event.startswith(_DENIED_EVENTS):
             raise deny("process", f"{event} is not allowed")
         if event in _PATH_WRITE_EVENTS:
-            for arg in args:
-                if isinstance(arg, (str, bytes)) or hasattr(arg, "__fspath__"):
-                    try:
-                        resolved = resolve(os.fspath(arg))
-                    except TypeError:
-                        continue
-                    check_write(resolved)
+            targets = args[1:2] if event.startswith("shutil.copy") else args  # copies: the destination
+            for arg in targets:
+                if isinstance(arg, (int, float, tuple)) or arg is None:
+                    continue
+                check_write(resolve(as_text(arg)))
 
     sys.addaudithook(hook)
 
