@@ -7,3 +7,4 @@ write ``from recsys_course import plots`` and ``plots.confidence_curves(...)``.
 from .feedback import *  # noqa: F401,F403
 from .signals import *  # noqa: F401,F403
 from .quiz import *  # noqa: F401,F403
+from .als import *  # noqa: F401,F403

@@ -1,0 +1,156 @@
+"""Figures for notebook 03: implicit ALS, its cost, its loss and its explanations."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = [
+    "explanation_bars",
+    "half_sweep_cost",
+    "loss_curves",
+    "method_times",
+    "sweep_heatmap",
+    "weighting_comparison",
+]
+
+
+def _check_mapping(values: Any, name: str) -> Mapping:
+    if not isinstance(values, Mapping) or not values:
+        raise TypeError(f"{name} must be a non-empty dict, got {type(values).__name__}")
+    return values
+
+
+def _positive_array(values: Any, name: str) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or array.size == 0 or not np.all(np.isfinite(array)) or np.any(array <= 0):
+        raise ValueError(f"{name} must be a 1-d sequence of positive finite numbers, got {values!r}")
+    return array
+
+
+def method_times(seconds: Mapping[str, float], title: str = "One half-sweep (all users)", ax=None):
+    """Horizontal bars of seconds per method on a log axis, with the speed-up over the first."""
+    seconds = _check_mapping(seconds, "seconds")
+    names = list(seconds)
+    values = _positive_array([seconds[n] for n in names], "seconds")
+    ax = ax or plt.subplots(figsize=(7, 0.6 + 0.55 * len(names)))[1]
+    bars = ax.barh(range(len(names)), values, color=plt.cm.viridis(np.linspace(0.2, 0.8, len(names))))
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("seconds (log scale)")
+    ax.set_title(title)
+    for bar, value in zip(bars, values):
+        ax.text(value * 1.1, bar.get_y() + bar.get_height() / 2, f"{values[0] / value:,.0f}x faster"
+                if value < values[0] else "baseline", va="center", fontsize=9)
+    ax.set_xlim(values.min() / 2, values.max() * 8)
+    return ax
+
+
+def half_sweep_cost(factors: Sequence[int], seconds: Sequence[float], nnz: int, n_rows: int,
+                    title: str = "Cost of a half-sweep grows like f^2 N + f^3 m", ax=None):
+    """Measured seconds against the operation count f^2 N + f^3 m (log-log), one point per f.
+
+    Points on a line of slope one mean the cost model explains the timings.
+    """
+    f = _positive_array(factors, "factors")
+    t = _positive_array(seconds, "seconds")
+    if f.size != t.size:
+        raise ValueError(f"factors and seconds must have the same length, got {f.size} and {t.size}")
+    ops = f ** 2 * nnz + f ** 3 * n_rows
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    ax.loglog(ops, t, "o-", label="measured (numba, Cholesky)")
+    # the line through the last point with slope one: time proportional to operations
+    ax.loglog(ops, t[-1] * ops / ops[-1], "--", color="grey", label="proportional to f^2 N + f^3 m")
+    for fi, x, y in zip(f, ops, t):
+        ax.annotate(f"f={fi:g}", (x, y), textcoords="offset points", xytext=(-10, 8), fontsize=9)
+    ax.set_xlabel("f^2 N + f^3 m (multiply-adds, log scale)")
+    ax.set_ylabel("seconds per half-sweep (log scale)")
+    ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def loss_curves(histories: Mapping[str, Sequence[float]], title: str = "Training objective per iteration", ax=None):
+    """The full weighted objective L after each iteration, one line per run."""
+    histories = _check_mapping(histories, "histories")
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    for label, values in histories.items():
+        values = _positive_array(values, f"histories[{label!r}]")
+        ax.plot(np.arange(1, values.size + 1), values, marker="o", ms=3, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration (items then users)")
+    ax.set_ylabel("objective L (log scale)")
+    ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def explanation_bars(names: Sequence[str], contributions: Sequence[float], rest: float, score: float,
+                     title: str = "Why this item?", ax=None):
+    """Contributions of past items to one score (HKV section 5), the rest in one grey bar."""
+    values = np.asarray(contributions, dtype=np.float64)
+    if values.ndim != 1 or len(names) != values.size:
+        raise ValueError("names and contributions must be 1-d and of the same length")
+    labels = [*names, "all other past items"]
+    heights = np.append(values, rest)
+    ax = ax or plt.subplots(figsize=(7, 0.7 + 0.45 * len(labels)))[1]
+    colors = ["tab:green" if v >= 0 else "tab:red" for v in values] + ["lightgrey"]
+    ax.barh(range(len(labels)), heights, color=colors)
+    ax.set_yticks(range(len(labels)), [label[:45] for label in labels])
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel(f"contribution to the score (they sum to {score:.3f})")
+    ax.set_title(title)
+    return ax
+
+
+def weighting_comparison(results: Mapping[str, Mapping[str, float]],
+                         title: str = "Judged against the hidden true preferences", axes=None):
+    """Grouped bars: one group per metric, one bar per model (e.g. NDCG@10 and AUC)."""
+    results = _check_mapping(results, "results")
+    models = list(results)
+    metrics = list(_check_mapping(results[models[0]], f"results[{models[0]!r}]"))
+    if axes is None:
+        fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.8), squeeze=False)
+        axes = axes[0]
+    colors = plt.cm.tab10(np.arange(len(models)))
+    for ax, metric in zip(axes, metrics):
+        values = [results[m][metric] for m in models]
+        ax.bar(range(len(models)), values, color=colors)
+        for x, v in enumerate(values):
+            ax.text(x, v, f"{v:.3f}", ha="center", va="bottom", fontsize=9)
+        ax.set_xticks(range(len(models)), [m.replace(" ", "\n", 1) for m in models], fontsize=8)
+        ax.set_ylabel(metric)
+        ax.set_title(metric)
+    axes[0].figure.suptitle(title)
+    axes[0].figure.tight_layout()
+    return axes
+
+
+def sweep_heatmap(values: Any, alphas: Sequence[float], factors: Sequence[int], metric: str = "NDCG@10",
+                  baseline: float | None = None, baseline_label: str = "popularity", title: str | None = None,
+                  ax=None):
+    """A metric over alpha (rows) x factors (columns), the best cell framed, numbers in cells."""
+    grid = np.asarray(values, dtype=np.float64)
+    if grid.shape != (len(alphas), len(factors)):
+        raise ValueError(f"values must have shape {(len(alphas), len(factors))}, got {grid.shape}")
+    ax = ax or plt.subplots(figsize=(1.6 + 1.3 * len(factors), 1.2 + 0.7 * len(alphas)))[1]
+    image = ax.imshow(grid, cmap="viridis", aspect="auto")
+    best = np.unravel_index(np.nanargmax(grid), grid.shape)
+    for (r, c), v in np.ndenumerate(grid):
+        ax.text(c, r, f"{v:.3f}", ha="center", va="center", color="white" if image.norm(v) < 0.6 else "black",
+                fontweight="bold" if (r, c) == best else "normal")
+    ax.add_patch(plt.Rectangle((best[1] - 0.5, best[0] - 0.5), 1, 1, fill=False, lw=2.5, color="red"))
+    ax.set_xticks(range(len(factors)), [str(f) for f in factors])
+    ax.set_yticks(range(len(alphas)), [f"{a:g}" for a in alphas])
+    ax.set_xlabel("factors f")
+    ax.set_ylabel("alpha")
+    full = title or f"{metric} on held-out purchases"
+    if baseline is not None:
+        full += f" ({baseline_label}: {baseline:.3f})"
+    ax.set_title(full)
+    ax.figure.colorbar(image, ax=ax, label=metric)
+    return ax
