@@ -104,8 +104,8 @@ def same_array(got, expected, *, rtol: float = 1e-7, atol: float = 1e-9, what: s
     bad = np.argwhere(~close)
     first = tuple(int(i) for i in bad[0])
     where = f" at index {first}" if first else ""
-    return False, (f"{what} differs{where}: expected {expected[first]:.6g}, got {got_f[first]:.6g} "
-                   f"({len(bad)} of {expected.size} entries wrong)")
+    count = f" ({len(bad)} of {expected.size} entries wrong)" if expected.size > 1 else ""
+    return False, f"{what} differs{where}: expected {expected[first]:.6g}, got {got_f[first]:.6g}{count}"
 
 
 def unpack_pair(outcome: CallOutcome):
@@ -125,6 +125,8 @@ def fraction_report(results: list[tuple[bool, str]], what: str) -> tuple[float, 
     """Partial credit: the share of cases right, and the first problem in words."""
     passed = sum(ok for ok, _ in results)
     total = len(results)
+    if total == 1:
+        return (1.0, f"right ({what})") if passed else (0.0, results[0][1])
     if passed == total:
         return 1.0, f"{total} of {total} cases right ({what})"
     first = next(msg for ok, msg in results if not ok)
