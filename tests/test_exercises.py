@@ -180,3 +180,22 @@ def test_reference_scores_full_marks_and_stub_scores_zero(exercise_id, tmp_path)
     stub = grade_submission(EXERCISE_DIR / exercise.notebook_name)
     assert stub.score == 0 and stub.max_score == 10
     assert all("NotImplementedError" in c.output for c in stub.checks), [c.output for c in stub.checks]
+
+
+@pytest.mark.grader
+@pytest.mark.parametrize("exercise_id", list(EXERCISES))
+def test_learner_notebook_with_the_stub_filled_in_scores_full_marks(exercise_id, tmp_path):
+    """The learner's real workflow: open the stub notebook, fill in the cell, run self-checks, hand in."""
+    from recsys_course.grading import grade_submission
+
+    exercise = EXERCISES[exercise_id]
+    solution = next(c.source for c in parse_cells(exercise.source_path) if c.kind == "solution")
+    nb = nbformat.read(EXERCISE_DIR / exercise.notebook_name, as_version=4)
+    stub = next(c for c in nb.cells if "exercise" in c.metadata.get("tags", []))
+    stub.source = "\n".join(line for line in solution.splitlines() if "### " not in line)
+    path = tmp_path / f"{exercise.id}_learner.ipynb"
+    nbformat.write(nb, path)
+    result = grade_submission(path)
+    assert result.score == 10, [(c.name, c.output) for c in result.checks]
+    assert not result.notes, result.notes  # every self-check cell ran cleanly
+    assert "ok" in result.log
