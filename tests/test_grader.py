@@ -347,6 +347,30 @@ def test_one_hostile_submission_does_not_touch_another(tmp_path):
     assert honest.read_text(encoding="utf-8") == textwrap.dedent(GOOD_EX01)
 
 
+def test_reading_another_submission_is_refused(tmp_path):
+    alice = submit(tmp_path, GOOD_EX01, "ex01_alice.py")
+    mallory = submit(tmp_path, f"""
+        ns = {{}}
+        exec(open({str(alice)!r}).read(), ns)
+        preference_confidence = ns["preference_confidence"]
+        """, "ex01_mallory.py")
+    results = grade_paths([alice, mallory], timeout=3)
+    assert results[0].score == 10
+    assert results[1].score == 0
+    assert any(f"reading {alice} is not allowed" in n for n in results[1].notes)
+
+
+def test_huge_return_values_are_refused_cleanly(tmp_path):
+    result = grade(tmp_path, """
+        import numpy as np
+        def preference_confidence(counts, alpha=40.0):
+            big = np.zeros(6_000_000)
+            return big, big
+        """)
+    assert result.score == 0
+    assert "limit" in result.checks[0].output
+
+
 # ----------------------------------------------------------------- the command
 def test_cli_table_json_csv_and_exit_codes(tmp_path, capsys):
     good = submit(tmp_path, GOOD_EX01, "ex01_good.py")

@@ -499,7 +499,12 @@ def worker_main(job: dict, request_fd: int, reply_fd: int) -> None:
                 reply["args_after"] = after
             reply["violations"] = list(violations)[:20]
             _flush()
-            write(reply_fd, reply)
+            try:
+                write(reply_fd, reply)
+            except ChannelError:
+                write(reply_fd, {"type": "reply", "call": k, "ok": False, "error_type": "ReturnError",
+                                 "error_mro": [], "message": "the returned value is too large to send back",
+                                 "violations": reply["violations"]})
     except BaseException:  # noqa: BLE001 - a broken worker just ends; the supervisor reports it
         pass
     _flush()
