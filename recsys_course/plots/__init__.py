@@ -8,3 +8,4 @@ from .feedback import *  # noqa: F401,F403
 from .signals import *  # noqa: F401,F403
 from .quiz import *  # noqa: F401,F403
 from .als import *  # noqa: F401,F403
+from .blending import *  # noqa: F401,F403

@@ -1,0 +1,202 @@
+"""recsys_course.blending: ratings as confidence, weighted signals, score blends, the recipe app."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+
+from recsys_course import plots  # noqa: E402
+from recsys_course.blending import (  # noqa: E402
+    RecipeLog,
+    ScoreBlend,
+    combine_signals,
+    expected_saves,
+    ratings_to_counts,
+    simulate_recipe_app,
+    split_signals,
+)
+from recsys_course.models import FactorModelBase  # noqa: E402
+
+
+def _ratings():
+    return sp.csr_matrix(np.array([[5, 0, 1], [0, 3, 4], [2, 0, 0]], dtype=float))
+
+
+# ---------------------------------------------------------------- ratings_to_counts
+def test_ratings_to_counts_maps_each_star_and_drops_zero_weights():
+    out = ratings_to_counts(_ratings(), {1: 0.0, 2: 0.5, 3: 1.0, 4: 2.0, 5: 3.0})
+    assert np.array_equal(out.toarray(), [[3, 0, 0], [0, 1, 2], [0.5, 0, 0]])
+    assert out.nnz == 4  # the 1-star rating is gone, not stored as zero
+
+
+@pytest.mark.parametrize("weights, error, words", [
+    ({1: 1.0, 2: 1.0}, ValueError, "missing"),
+    ({}, TypeError, "weights"),
+    ([1, 2, 3], TypeError, "weights"),
+    ({1: 1, 2: 1, 3: 1, 4: 1, 5: -1}, ValueError, "weights"),
+    ({1: 1, 2: 1, 3: 1, 4: 1, 5: float("nan")}, ValueError, "weights"),
+])
+def test_ratings_to_counts_rejects_bad_weights(weights, error, words):
+    with pytest.raises(error, match=words):
+        ratings_to_counts(_ratings(), weights)
+
+
+# ---------------------------------------------------------------- combine_signals
+def test_combine_signals_is_the_weighted_sum():
+    a = sp.random(5, 4, density=0.4, random_state=1, format="csr") * 3
+    b = sp.random(5, 4, density=0.4, random_state=2, format="csr") * 3
+    out = combine_signals({"views": a, "saves": b}, {"views": 1.0, "saves": 10.0})
+    np.testing.assert_allclose(out.toarray(), a.toarray() + 10 * b.toarray())
+    only = combine_signals({"views": a, "saves": b}, {"views": 0.0, "saves": 2.0})
+    np.testing.assert_allclose(only.toarray(), 2 * b.toarray())
+
+
+def test_combine_signals_rejects_bad_input():
+    a = sp.csr_matrix(np.eye(3))
+    with pytest.raises(ValueError, match="exactly the signals"):
+        combine_signals({"views": a}, {"saves": 1.0})
+    with pytest.raises(ValueError, match="shape"):
+        combine_signals({"views": a, "saves": sp.csr_matrix(np.eye(4))}, {"views": 1, "saves": 1})
+    with pytest.raises(ValueError, match="weights"):
+        combine_signals({"views": a}, {"views": -1.0})
+    with pytest.raises(ValueError, match="no positive count"):
+        combine_signals({"views": a}, {"views": 0.0})
+    with pytest.raises(TypeError, match="signals"):
+        combine_signals({}, {})
+    with pytest.raises(ValueError, match="signals"):
+        combine_signals({"views": sp.csr_matrix(-np.eye(3))}, {"views": 1.0})
+
+
+# ---------------------------------------------------------------- ScoreBlend
+class _Fixed(FactorModelBase):
+    def __init__(self, X, Y, train):
+        self._remember_training(train)
+        self.user_factors, self.item_factors = X, Y
+        self._fitted = True
+
+
+def test_score_blend_adds_per_user_standardised_scores():
+    rng = np.random.default_rng(3)
+    train = sp.csr_matrix((rng.random((6, 8)) < 0.3).astype(float) + sp.eye(6, 8).toarray())
+    a = _Fixed(rng.normal(size=(6, 2)), rng.normal(size=(8, 2)), train)
+    b = _Fixed(rng.normal(size=(6, 3)) * 50, rng.normal(size=(8, 3)), train)
+    blend = ScoreBlend([a, b], [1.0, 0.5]).fit(train)
+    users = np.arange(6)
+    z = lambda s: (s - s.mean(1, keepdims=True)) / s.std(1, keepdims=True)  # noqa: E731
+    np.testing.assert_allclose(blend.score(users), z(a.score(users)) + 0.5 * z(b.score(users)))
+    # scale of a model does not matter, only its ranking
+    big = ScoreBlend([a, _Fixed(b.user_factors * 1000, b.item_factors, train)], [1.0, 0.5]).fit(train)
+    np.testing.assert_allclose(big.score(users), blend.score(users), rtol=1e-9, atol=1e-9)
+    items, _ = blend.recommend(0, k=3)
+    assert not set(items) & set(train[0].indices)
+
+
+def test_score_blend_constant_model_adds_nothing():
+    rng = np.random.default_rng(4)
+    train = sp.csr_matrix(np.eye(5, 7))
+    a = _Fixed(rng.normal(size=(5, 2)), rng.normal(size=(7, 2)), train)
+    empty = _Fixed(np.zeros((5, 2)), rng.normal(size=(7, 2)), train)  # e.g. users with no saves
+    blend = ScoreBlend([a, empty], [1.0, 3.0]).fit(train)
+    solo = ScoreBlend([a], [1.0]).fit(train)
+    np.testing.assert_allclose(blend.score(np.arange(5)), solo.score(np.arange(5)))
+
+
+def test_score_blend_rejects_bad_input():
+    train = sp.csr_matrix(np.eye(4))
+    a = _Fixed(np.ones((4, 1)), np.arange(4.0)[:, None], train)
+    with pytest.raises(ValueError, match="one weight per model"):
+        ScoreBlend([a], [1.0, 2.0]).fit(train)
+    with pytest.raises(TypeError, match="models"):
+        ScoreBlend([], []).fit(train)
+    with pytest.raises(TypeError, match="models\\[0\\]"):
+        ScoreBlend(["not a model"], [1.0]).fit(train)
+    with pytest.raises(ValueError, match="layout"):
+        ScoreBlend([a], [1.0]).fit(sp.csr_matrix(np.eye(5)))
+    with pytest.raises(ValueError, match="weights\\[0\\]"):
+        ScoreBlend([a], [float("inf")]).fit(train)
+    with pytest.raises(ValueError, match="not fitted"):
+        ScoreBlend([a], [1.0]).score([0])
+
+
+# ---------------------------------------------------------------- the recipe app
+def test_recipe_app_funnel_and_purity():
+    log = simulate_recipe_app(n_users=300, n_items=200, random_state=0)
+    views, expanded, saves = (m.toarray() > 0 for m in (log.views, log.expanded, log.saves))
+    assert np.all(expanded <= views) and np.all(saves <= expanded) and np.all(views <= log.exposure)
+    share = [log.liked[m].mean() for m in (views, expanded, saves)]
+    assert share[0] < share[1] < share[2]          # stronger signals are purer
+    assert share[0] > log.liked.mean()             # yet even views carry some taste
+    assert saves.sum() < expanded.sum() < views.sum()
+    again = simulate_recipe_app(n_users=300, n_items=200, random_state=0)
+    assert (again.saves != log.saves).nnz == 0 and (again.views != log.views).nnz == 0
+    other = simulate_recipe_app(n_users=300, n_items=200, random_state=1)
+    assert (other.views != log.views).nnz > 0
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    (dict(p_view=(1.2, 0.1)), ValueError),
+    (dict(p_save=0.3), TypeError),
+    (dict(n_users=1), ValueError),
+    (dict(like_fraction=0.0), ValueError),
+    (dict(random_state="x"), TypeError),
+    (dict(n_users=10_000, n_items=10_000), ValueError),
+])
+def test_recipe_app_rejects_bad_parameters(kwargs, error):
+    with pytest.raises(error):
+        simulate_recipe_app(**kwargs)
+
+
+def test_expected_saves_by_hand():
+    liked = np.array([[True, False, True], [False, False, True]])
+    empty = sp.csr_matrix((2, 3))
+    log = RecipeLog(empty, empty, empty, liked, np.ones_like(liked), (0.5, 0.5), (0.5, 0.2), (0.8, 0.1))
+    p_like, p_other = 0.5 * 0.5 * 0.8, 0.5 * 0.2 * 0.1
+    got = expected_saves(log, np.array([[0, 1], [2, -1]]))
+    np.testing.assert_allclose(got, [p_like + p_other, p_like])
+    with pytest.raises(ValueError, match="recommended"):
+        expected_saves(log, np.array([[0, 3], [1, 2]]))
+    with pytest.raises(ValueError, match="shape"):
+        expected_saves(log, np.array([0, 1]))
+    with pytest.raises(TypeError, match="integer"):
+        expected_saves(log, np.array([[0.5, 1.0], [1.0, 2.0]]))
+    with pytest.raises(TypeError, match="RecipeLog"):
+        expected_saves("log", np.array([[0], [1]]))
+
+
+def test_split_signals_removes_held_out_pairs_from_every_signal():
+    log = simulate_recipe_app(n_users=200, n_items=150, random_state=2)
+    train, test = split_signals(log.signals, 0.25, random_state=0)
+    held = test.toarray() > 0
+    union = sum((m.toarray() > 0) for m in log.signals.values()) > 0
+    kept = sum((m.toarray() > 0) for m in train.values()) > 0
+    assert not np.any(held & kept)
+    assert np.array_equal(held | kept, union)
+    for name, matrix in train.items():
+        original = log.signals[name].toarray()
+        np.testing.assert_array_equal(matrix.toarray(), np.where(kept, original, 0))
+    assert 0.15 < held.sum() / union.sum() < 0.3
+    with pytest.raises(ValueError, match="one shape"):
+        split_signals({"a": sp.csr_matrix(np.eye(3)), "b": sp.csr_matrix(np.eye(4))})
+
+
+# ---------------------------------------------------------------- figures
+def test_blending_figures_have_titles_and_labels():
+    axes = plots.metric_panels({"a": {"ndcg": 0.4, "auc": 0.9}, "b": {"ndcg": 0.2}}, ["ndcg", "auc"], highlight="a")
+    assert all(ax.get_title() for ax in axes) and axes[0].get_xlabel()
+    ax = plots.blend_weight_curve([0, 0.5, 1], {"ndcg": [0.4, 0.41, 0.39]}, chosen=0.5)
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    ax = plots.signal_purity({"views": 0.2, "saves": 0.9}, base_rate=0.15, counts={"views": 10, "saves": 2})
+    assert ax.get_title() and ax.get_ylabel()
+    ax = plots.timing_bars({"numba": 1.0, "spark": 10.0})
+    assert ax.get_title() and ax.get_xlabel()
+    with pytest.raises(ValueError, match="one value per weight"):
+        plots.blend_weight_curve([0, 1], {"ndcg": [0.1]})
+    with pytest.raises(TypeError, match="table"):
+        plots.metric_panels({}, ["ndcg"])
+    plt.close("all")
