@@ -347,6 +347,12 @@ def test_one_hostile_submission_does_not_touch_another(tmp_path):
     assert honest.read_text(encoding="utf-8") == textwrap.dedent(GOOD_EX01)
 
 
+def test_common_modules_import_inside_the_sandbox(tmp_path):
+    result = grade(tmp_path, "import fractions, statistics, heapq, decimal, itertools, collections\n"
+                             "import scipy.sparse.linalg, numpy.linalg\n" + GOOD_EX01)
+    assert result.score == 10 and not result.notes
+
+
 def test_reading_another_submission_is_refused(tmp_path):
     alice = submit(tmp_path, GOOD_EX01, "ex01_alice.py")
     mallory = submit(tmp_path, f"""

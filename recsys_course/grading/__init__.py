@@ -222,6 +222,9 @@ def grade_submission(
     for note in run.load_notes:
         cell, kind, text = note.get("cell"), note.get("error_type"), str(note.get("message", ""))[:200]
         result.notes.append(f"cell {cell} raised {kind}: {text}" if text else f"cell {cell} raised {kind}")
+        if kind in ("ModuleNotFoundError", "ImportError"):
+            result.notes.append("the grader's sandbox offers numpy, scipy and the common standard-library "
+                                "modules; other packages are not available to graded work")
     if run.log_bytes > len(run.log.encode("utf-8", errors="replace")):
         result.notes.append(f"the submission printed {run.log_bytes:,} bytes; the report keeps the start")
     for kind, text in run.violations:

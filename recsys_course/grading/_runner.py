@@ -697,6 +697,29 @@ def supervise(job: dict, result_fd: int) -> None:
     send({"type": "done"})
 
 
+# Loaded before the worker drops privileges: the unprivileged user may not be able to read the
+# Python installation (e.g. a pyenv interpreter under /root), and a submission may reasonably use these.
+PRELOAD = (
+    "abc", "array", "base64", "bisect", "cmath", "collections", "collections.abc", "contextlib", "copy",
+    "csv", "dataclasses", "datetime", "decimal", "enum", "fnmatch", "fractions", "functools", "glob",
+    "hashlib", "heapq", "inspect", "itertools", "json", "math", "numbers", "operator", "pathlib",
+    "pickle", "pprint", "queue", "random", "re", "secrets", "statistics", "string", "struct",
+    "textwrap", "time", "timeit", "traceback", "types", "typing", "warnings", "weakref", "zlib",
+    "numpy.linalg", "numpy.random", "numpy.fft", "numpy.polynomial",
+    "scipy.linalg", "scipy.sparse.linalg", "scipy.special",
+)
+
+
+def _preload() -> None:
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - an optional convenience
+            pass
+
+
 def main(argv: list[str]) -> int:
     result_fd = int(argv[1])
     job = json.loads(sys.stdin.buffer.read().decode("utf-8"))
@@ -705,6 +728,8 @@ def main(argv: list[str]) -> int:
     os.close(devnull)
     import numpy  # noqa: F401 - loaded once, shared by every forked worker
     import scipy.sparse  # noqa: F401
+
+    _preload()
 
     try:
         import ctypes
