@@ -85,7 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_PASS_THROUGH = {"quiz": _quiz, "grade": _grade, "bench": _bench}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in _PASS_THROUGH:
+        # hand every remaining argument, --help included, to the subcommand's own parser
+        return int(_PASS_THROUGH[argv[0]](argparse.Namespace(rest=argv[1:])) or 0)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -20,3 +20,12 @@ def test_console_script_is_installed():
     bindir = __import__("pathlib").Path(sys.executable).parent
     out = subprocess.run([str(bindir / "recsys-course"), "data", "path"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip()
+
+
+def test_subcommand_help_reaches_the_subcommand(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as info:
+        cli.main(["quiz", "--help"])
+    assert info.value.code == 0
+    assert "recsys-course quiz" in capsys.readouterr().out
