@@ -200,3 +200,23 @@ def test_blending_figures_have_titles_and_labels():
     with pytest.raises(TypeError, match="table"):
         plots.metric_panels({}, ["ndcg"])
     plt.close("all")
+
+
+def test_recommend_unseen_skips_every_seen_pair():
+    from recsys_course.blending import recommend_unseen
+
+    rng = np.random.default_rng(5)
+    train = sp.csr_matrix(np.eye(4, 6))
+    model = _Fixed(rng.normal(size=(4, 2)), rng.normal(size=(6, 2)), train)
+    seen = sp.csr_matrix((rng.random((4, 6)) < 0.5).astype(float))
+    recs = recommend_unseen(model, seen, k=6)
+    scores = model.score(np.arange(4))
+    for u in range(4):
+        allowed = [i for i in range(6) if seen[u, i] == 0]
+        expected = sorted(allowed, key=lambda i: (-scores[u, i], i))
+        got = [i for i in recs[u] if i >= 0]
+        assert got == expected
+    with pytest.raises(ValueError, match="layout"):
+        recommend_unseen(model, sp.csr_matrix(np.eye(5)), k=2)
+    with pytest.raises(ValueError, match="k"):
+        recommend_unseen(model, seen, k=0)
