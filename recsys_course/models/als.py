@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .. import feedback
 from .._validation import (
@@ -93,6 +93,34 @@ def _resolve_threads(num_threads: int) -> int:
     return available if num_threads == 0 else min(num_threads, available)
 
 
+_CONTROLLER: list = []
+_WARNED: list = []
+
+
+def _blas_controller() -> ThreadpoolController:
+    """One threadpoolctl controller per process (scanning the loaded libraries takes milliseconds)."""
+    if not _CONTROLLER:
+        import scipy.linalg.cython_blas  # noqa: F401  (the BLAS numba calls; load it before the scan)
+
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
+
+
+def _warn_if_blas_still_threaded(controller: ThreadpoolController) -> None:
+    if _WARNED:
+        return
+    busy = [lib for lib in controller.select(user_api="blas").lib_controllers if lib.num_threads > 1]
+    if busy:
+        _WARNED.append(True)
+        warnings.warn(
+            f"BLAS ({busy[0].internal_api}) still uses {busy[0].num_threads} threads inside the parallel "
+            "ALS kernels, which slows them down; set OPENBLAS_NUM_THREADS=1 (or MKL_NUM_THREADS=1) "
+            "before starting Python",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
 @contextlib.contextmanager
 def parallel_section(num_threads: int):
     """Run numba kernels on ``num_threads`` threads with BLAS limited to one thread.
@@ -101,22 +129,15 @@ def parallel_section(num_threads: int):
     a multi-threaded BLAS would start its threads on top of ours and fight for the
     cores. The numba thread count is restored afterwards.
     """
+    controller = _blas_controller()
     previous = numba.get_num_threads()
     numba.set_num_threads(num_threads)
     # rows are cut into many blocks of similar work; hand them out one at a time so a
     # thread slowed down by another process does not hold up the half-sweep
     previous_chunk = numba.set_parallel_chunksize(1)
     try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            busy = [lib for lib in threadpool_info() if lib.get("user_api") == "blas" and lib.get("num_threads", 1) > 1]
-            if busy:
-                warnings.warn(
-                    f"BLAS ({busy[0].get('internal_api')}) still uses {busy[0]['num_threads']} threads inside "
-                    "the parallel ALS kernels, which slows them down; set OPENBLAS_NUM_THREADS=1 "
-                    "(or MKL_NUM_THREADS=1) before starting Python",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
+        with controller.limit(limits=1, user_api="blas"):
+            _warn_if_blas_still_threaded(controller)
             yield
     finally:
         numba.set_parallel_chunksize(previous_chunk)
@@ -183,12 +204,16 @@ def _check_factor_matrix(value: Any, name: str, n_rows: int | None = None) -> np
 def _check_sparse_confidence(value: Any, name: str) -> sp.csr_matrix:
     if not sp.issparse(value) or value.ndim != 2:
         raise TypeError(f"{name} must be a 2-d scipy sparse matrix, got {describe(value)}")
-    conf = sp.csr_matrix(value, dtype=np.float64, copy=True)
-    conf.sum_duplicates()
-    conf.eliminate_zeros()
-    conf.sort_indices()
+    if isinstance(value, sp.csr_matrix) and value.dtype == np.float64 and value.has_canonical_format:
+        conf = value  # read only below: no copy needed
+    else:
+        conf = sp.csr_matrix(value, dtype=np.float64, copy=True)
+        conf.sum_duplicates()
+        conf.sort_indices()
     if conf.nnz and (not np.all(np.isfinite(conf.data)) or conf.data.min() < 1.0):
-        raise ValueError(f"{name} must hold confidences c_ui >= 1 on its stored (observed) entries")
+        raise ValueError(
+            f"{name} must hold confidences c_ui >= 1 on its stored (observed) entries, found {conf.data.min()}"
+        )
     return conf
 
 

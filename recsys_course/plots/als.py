@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -30,8 +31,9 @@ def _positive_array(values: Any, name: str) -> np.ndarray:
     return array
 
 
-def method_times(seconds: Mapping[str, float], title: str = "One half-sweep (all users)", ax=None):
-    """Horizontal bars of seconds per method on a log axis, with the speed-up over the first."""
+def method_times(seconds: Mapping[str, float], title: str = "One half-sweep (all users)", unit: str = "seconds",
+                 ax=None):
+    """Horizontal bars of time per method on a log axis, with the speed-up over the first."""
     seconds = _check_mapping(seconds, "seconds")
     names = list(seconds)
     values = _positive_array([seconds[n] for n in names], "seconds")
@@ -40,7 +42,7 @@ def method_times(seconds: Mapping[str, float], title: str = "One half-sweep (all
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlabel("seconds (log scale)")
+    ax.set_xlabel(f"{unit} (log scale)")
     ax.set_title(title)
     for bar, value in zip(bars, values):
         ax.text(value * 1.1, bar.get_y() + bar.get_height() / 2, f"{values[0] / value:,.0f}x faster"
@@ -65,7 +67,7 @@ def half_sweep_cost(factors: Sequence[int], seconds: Sequence[float], nnz: int, 
     # the line through the last point with slope one: time proportional to operations
     ax.loglog(ops, t[-1] * ops / ops[-1], "--", color="grey", label="proportional to f^2 N + f^3 m")
     for fi, x, y in zip(f, ops, t):
-        ax.annotate(f"f={fi:g}", (x, y), textcoords="offset points", xytext=(-10, 8), fontsize=9)
+        ax.annotate(f"f={fi:g}", (x, y), textcoords="offset points", xytext=(6, -12), fontsize=9)
     ax.set_xlabel("f^2 N + f^3 m (multiply-adds, log scale)")
     ax.set_ylabel("seconds per half-sweep (log scale)")
     ax.set_title(title)
@@ -122,7 +124,7 @@ def weighting_comparison(results: Mapping[str, Mapping[str, float]],
         ax.bar(range(len(models)), values, color=colors)
         for x, v in enumerate(values):
             ax.text(x, v, f"{v:.3f}", ha="center", va="bottom", fontsize=9)
-        ax.set_xticks(range(len(models)), [m.replace(" ", "\n", 1) for m in models], fontsize=8)
+        ax.set_xticks(range(len(models)), [textwrap.fill(m, 16) for m in models], fontsize=8)
         ax.set_ylabel(metric)
         ax.set_title(metric)
     axes[0].figure.suptitle(title)
