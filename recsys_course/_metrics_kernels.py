@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .models._topk import _sorted_row, _topk_row
+from .models._topk import _better, _sorted_row
 
 
 @numba.njit(cache=True, nogil=True)
@@ -65,72 +65,205 @@ def _list_metrics(items, filled, k, test_items, test_gains, ideal_gains):
     return precision, recall, ap, ndcg, ndcg_graded
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _count_below(sorted_values, m, x):
+    """How many of the ``m`` sorted values are < x (branch-free binary search, m >= 1)."""
+    base = 0
+    n = m
+    while n > 1:
+        half = n >> 1
+        base += half * (sorted_values[base + half] < x)  # no branch to mispredict
+        n -= half
+    return base + (sorted_values[base] < x)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
+def _count_vs(values, n, s, one, zero):
+    """(values[:n] > s, values[:n] == s) counted in the values' own precision.
+
+    Re-association (and only that: NaN and inf keep their meaning) lets the compiler
+    vectorise the two sums; counts stay exact below 2**24 in float32.
+    """
+    above = zero
+    tied = zero
+    for c in range(n):
+        above += one if values[c] > s else zero
+        tied += one if values[c] == s else zero
+    return above, tied
+
+
+#: up to this many test items per user, ``_full_metrics`` compares every candidate with
+#: every test score in vectorised loops (O(n m)); beyond, it sorts the test scores and
+#: binary-searches each candidate (O(n log m)).
+SCAN_LIMIT = 256
+
+
 @numba.njit(cache=True, nogil=True)
-def _full_metrics(scores, train_items, test_items, test_gains):
+def _full_metrics(masked, n_candidates, test_items, test_gains):
     """Full AUC and the gain-weighted sum of percentile ranks for one user.
 
-    Candidates are all items not in ``train_items``. AUC compares every test item with
-    every candidate that is not a test item (ties count one half). The percentile rank
-    of a test item is (candidates scored above it + half the other candidates tied with
-    it) / (candidates - 1): 0 at the top, 1 at the bottom, 0.5 on average for random
-    scores. Returns (auc, sum of gain * percentile, sum of gain); auc is NaN when the
-    user has no negative candidate.
+    ``masked`` is the user's score row with NaN at the training items, so the
+    candidates are its ``n_candidates`` non-NaN entries (test items included); NaN
+    never compares greater or equal, which leaves training items out of every count.
+    A test item's percentile rank is (A + (T - 1) / 2) / (candidates - 1), A =
+    candidates scored strictly above it, T = candidates tied with it (itself
+    included): 0 at the top, 1 at the bottom, 1/2 on average for random scores. The
+    AUC counts, for each test item, the negatives (candidates that are not test
+    items) below it, ties one half. Returns (auc, sum of gain * percentile, sum of
+    gain); auc is NaN when the user has no negative.
     """
-    n_items = scores.shape[0]
+    m = test_items.shape[0]
+    n_items = masked.shape[0]
+    if m > SCAN_LIMIT or n_items >= 2 ** 24:
+        return _full_metrics_sorted(masked, n_candidates, test_items, test_gains)
+    one = np.ones_like(masked[:1])[0]  # 1 and 0 in the scores' precision
+    zero = one - one
+    n_negatives = n_candidates - m
+    weighted = 0.0
+    weight = 0.0
+    won = 0.0
+    for t in range(m):
+        s = masked[test_items[t]]
+        above, tied = _count_vs(masked, n_items, s, one, zero)
+        test_above = 0
+        test_tied = 0
+        for q in range(m):
+            other = masked[test_items[q]]
+            test_above += other > s
+            test_tied += other == s
+        if n_candidates > 1:
+            percentile = (above + 0.5 * (tied - 1)) / (n_candidates - 1.0)
+        else:
+            percentile = 0.0
+        weighted += test_gains[t] * percentile
+        weight += test_gains[t]
+        negatives_above = above - test_above
+        negatives_tied = tied - test_tied
+        won += n_negatives - negatives_above - 0.5 * negatives_tied
+    auc = np.nan
+    if n_negatives > 0:
+        auc = won / (m * n_negatives)
+    return auc, weighted, weight
+
+
+@numba.njit(cache=True, nogil=True)
+def _full_metrics_sorted(masked, n_candidates, test_items, test_gains):
+    """``_full_metrics`` for users with many test items: same results in O(n log m).
+
+    With the test scores sorted, one pass over the candidates counts, for every test item
+    t, A_t = candidates strictly above it and T_t = candidates tied with it (itself too);
+    the test items among those counts are then taken out again for the AUC.
+    """
+    n_items = masked.shape[0]
     m = test_items.shape[0]
     test_scores = np.empty(m, dtype=np.float64)
     for t in range(m):
-        test_scores[t] = scores[test_items[t]]
+        test_scores[t] = masked[test_items[t]]
     order = np.argsort(test_scores, kind="mergesort")
     sorted_scores = test_scores[order]
-    # above[t]: candidates scoring strictly above sorted test item t; tied[t]: equal score
-    above = np.zeros(m + 1, dtype=np.float64)
-    tied = np.zeros(m + 1, dtype=np.float64)
-    pairs_won = 0.0  # over (test, negative) pairs: test above negative, ties half
-    n_candidates = 0
-    n_negatives = 0
-    e = 0
-    n_train = train_items.shape[0]
-    t_ptr = 0
+    # ends[v]: candidates strictly above exactly the v lowest test scores
+    ends = np.zeros(m + 1, dtype=np.int64)
+    tied = np.zeros(m + 1, dtype=np.int64)  # difference array of tie counts
     for item in range(n_items):
-        while e < n_train and train_items[e] < item:
-            e += 1
-        if e < n_train and train_items[e] == item:
+        s = np.float64(masked[item])
+        if s != s:  # a training item
             continue
-        n_candidates += 1
-        s = scores[item]
-        lo = np.searchsorted(sorted_scores, s, side="left")
-        hi = np.searchsorted(sorted_scores, s, side="right")
-        # test items in [0, lo) score below this candidate, [lo, hi) tie with it
-        above[0] += 1.0
-        above[lo] -= 1.0
-        tied[lo] += 1.0
-        tied[hi] -= 1.0
-        while t_ptr < m and test_items[t_ptr] < item:
-            t_ptr += 1
-        if t_ptr < m and test_items[t_ptr] == item:
-            continue
-        n_negatives += 1
-        pairs_won += (m - hi) + 0.5 * (hi - lo)
-    auc = np.nan
-    if n_negatives > 0:
-        auc = pairs_won / (m * n_negatives)
+        lo = _count_below(sorted_scores, m, s)
+        if lo < m and sorted_scores[lo] == s:  # rare: ties with test scores
+            hi = lo
+            while hi < m and sorted_scores[hi] == s:
+                hi += 1
+            tied[lo] += 1
+            tied[hi] -= 1
+        ends[lo] += 1
+    n_negatives = n_candidates - m
     weighted = 0.0
     weight = 0.0
-    run_above = 0.0
-    run_tied = 0.0
-    for r in range(m):
-        run_above += above[r]
-        run_tied += tied[r]
+    won = 0.0
+    # above_t[t]: candidates strictly above sorted test item t (those with lo > t)
+    above_t = np.zeros(m, dtype=np.int64)
+    running = 0
+    for v in range(m, 0, -1):
+        running += ends[v]
+        above_t[v - 1] = running
+    run_tied = 0
+    for t in range(m):
+        run_tied += tied[t]
+        # test items strictly above / tied with sorted test item t
+        lo = t
+        while lo > 0 and sorted_scores[lo - 1] == sorted_scores[t]:
+            lo -= 1
+        hi = t + 1
+        while hi < m and sorted_scores[hi] == sorted_scores[t]:
+            hi += 1
+        test_above = m - hi
+        test_tied = hi - lo  # itself included
         if n_candidates > 1:
-            # the item ties with itself once: leave it out of the tie count
-            percentile = (run_above + 0.5 * (run_tied - 1.0)) / (n_candidates - 1.0)
+            percentile = (above_t[t] + 0.5 * (run_tied - 1)) / (n_candidates - 1.0)
         else:
             percentile = 0.0
-        g = test_gains[order[r]]
+        g = test_gains[order[t]]
         weighted += g * percentile
         weight += g
+        negatives_above = above_t[t] - test_above
+        negatives_tied = run_tied - test_tied
+        won += n_negatives - negatives_above - 0.5 * negatives_tied
+    auc = np.nan
+    if n_negatives > 0:
+        auc = won / (m * n_negatives)
     return auc, weighted, weight
+
+
+@numba.njit(cache=True, nogil=True)
+def _any_above(row, start, stop, threshold):
+    count = 0
+    for j in range(start, stop):
+        count += row[j] > threshold  # NaN compares False; a count vectorises, an early exit not
+    return count > 0
+
+
+_BLOCK = 64
+
+
+@numba.njit(cache=True, nogil=True)
+def _topk_masked(row, k, out_items, out_scores):
+    """Top-k of a row whose excluded items are NaN; same order as ``models._topk``
+    (score descending, ties to the lower index). Once k items are held, a block of 64
+    items is skipped unless one of them beats the k-th score: items come in index
+    order, so a later item only enters with a strictly higher score."""
+    n = row.shape[0]
+    filled = 0
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        # the k-th score read from the row keeps the comparison in the row's precision
+        if filled == k and not _any_above(row, start, stop, row[out_items[k - 1]]):
+            continue
+        for item in range(start, stop):
+            s = row[item]
+            if s != s:
+                continue
+            if filled == k:
+                if not _better(s, item, out_scores[k - 1], out_items[k - 1]):
+                    continue
+                pos = k - 1
+            else:
+                pos = filled
+                filled += 1
+            while pos > 0 and _better(s, item, out_scores[pos - 1], out_items[pos - 1]):
+                out_scores[pos] = out_scores[pos - 1]
+                out_items[pos] = out_items[pos - 1]
+                pos -= 1
+            out_scores[pos] = s
+            out_items[pos] = item
+    return filled
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
+def _has_nan(row):
+    found = False
+    for j in range(row.shape[0]):
+        found |= row[j] != row[j]
+    return found
 
 
 @numba.njit(cache=True, nogil=True)
@@ -143,8 +276,8 @@ def evaluate_rows(scores, k, rows, train_indptr, train_indices, test_indptr, tes
                   test_data, want_lists, want_full):
     """All metrics for a chunk of users whose score rows are ``scores``.
 
-    Row ``r`` belongs to user ``rows[r]`` (that user's train items are skipped and must
-    have at least one test item). Returns a (n, 8) float array with columns precision,
+    Row ``r`` belongs to user ``rows[r]`` (that user's train items are skipped; the user
+    must have at least one test item, none of them in train). Scores must be floats. Returns a (n, 8) float array with columns precision,
     recall, ap, ndcg, ndcg_graded, auc, percentile-rank numerator, its weight; the
     (n, k) top-k items (-1 when unfilled); and a per-row flag for NaN scores.
     """
@@ -154,24 +287,26 @@ def evaluate_rows(scores, k, rows, train_indptr, train_indices, test_indptr, tes
     top_items = np.full((n, k), -1, dtype=np.int64)
     bad = np.zeros(n, dtype=np.bool_)
     use_sort = k * 8 > n_items
+    nothing = np.empty(0, dtype=train_indices.dtype)
     for r in numba.prange(n):
         u = rows[r]
         row = scores[r]
-        for j in range(n_items):
-            if row[j] != row[j]:
-                bad[r] = True
-                break
-        if bad[r]:
+        if _has_nan(row):
+            bad[r] = True
             continue
         train_items = train_indices[train_indptr[u]:train_indptr[u + 1]]
         test_items = test_indices[test_indptr[u]:test_indptr[u + 1]]
         gains = test_data[test_indptr[u]:test_indptr[u + 1]]
+        # training items become NaN: never ranked, never counted
+        masked = row.copy()
+        for e in range(train_items.shape[0]):
+            masked[train_items[e]] = np.nan
         if want_lists:
             top_scores = np.empty(k, dtype=np.float64)
             if use_sort:
-                filled = _sorted_row(row, k, train_items, top_items[r], top_scores)
+                filled = _sorted_row(masked, k, nothing, top_items[r], top_scores)
             else:
-                filled = _topk_row(row, k, train_items, top_items[r], top_scores)
+                filled = _topk_masked(masked, k, top_items[r], top_scores)
             p, rec, ap, nd, ndg = _list_metrics(top_items[r], filled, k, test_items, gains,
                                                 _ideal(gains))
             out[r, 0] = p
@@ -180,7 +315,8 @@ def evaluate_rows(scores, k, rows, train_indptr, train_indices, test_indptr, tes
             out[r, 3] = nd
             out[r, 4] = ndg
         if want_full:
-            auc, weighted, weight = _full_metrics(row, train_items, test_items, gains)
+            auc, weighted, weight = _full_metrics(masked, n_items - train_items.shape[0],
+                                                  test_items, gains)
             out[r, 5] = auc
             out[r, 6] = weighted
             out[r, 7] = weight
@@ -205,3 +341,23 @@ def ranked_rows(ranked, k, rows, test_indptr, test_indices, test_data):
         out[r, 3] = nd
         out[r, 4] = ndg
     return out
+
+
+@numba.njit(cache=True, parallel=True)
+def count_overlap(a_indptr, a_indices, b_indptr, b_indices):
+    """Number of (row, column) pairs stored in both CSR structures (sorted indices)."""
+    n = a_indptr.shape[0] - 1
+    per_row = np.zeros(n, dtype=np.int64)
+    for r in numba.prange(n):
+        i = a_indptr[r]
+        j = b_indptr[r]
+        while i < a_indptr[r + 1] and j < b_indptr[r + 1]:
+            if a_indices[i] < b_indices[j]:
+                i += 1
+            elif a_indices[i] > b_indices[j]:
+                j += 1
+            else:
+                per_row[r] += 1
+                i += 1
+                j += 1
+    return per_row.sum()

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._metrics_kernels import evaluate_rows, ranked_rows
+from ._metrics_kernels import count_overlap, evaluate_rows, ranked_rows
 from ._validation import check_choice, check_csr_counts, check_int, describe
 from .models._topk import top_k
 
@@ -78,8 +78,8 @@ def _check_test_train(test: Any, train: Any) -> tuple[sp.csr_matrix, sp.csr_matr
             raise ValueError(
                 f"train must have the same shape as test {test.shape}, got {train.shape}"
             )
-    overlap = test.multiply(train)
-    if overlap.nnz:
+    if train.nnz and count_overlap(test.indptr, test.indices, train.indptr, train.indices):
+        overlap = test.multiply(train)
         # an item seen in training is never ranked, so it cannot be a test hit
         test = test - test.multiply(overlap > 0)
         test.eliminate_zeros()
