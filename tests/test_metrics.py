@@ -323,3 +323,23 @@ def test_evaluate_rejects_bad_models_and_layouts():
         m.evaluate(nan_model, train, test)
     with pytest.raises(ValueError, match="not fitted"):
         m.evaluate(FixedScores(scores), train, test)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_many_test_items_take_the_sorted_path_and_agree(ties):
+    from recsys_course._metrics_kernels import SCAN_LIMIT
+
+    rng = np.random.default_rng(9)
+    n_items = 2 * SCAN_LIMIT + 100
+    scores = rng.integers(0, 20, size=(3, n_items)).astype(float) if ties else rng.normal(size=(3, n_items))
+    test = np.zeros((3, n_items))
+    test[0, rng.choice(n_items, SCAN_LIMIT + 50, replace=False)] = rng.integers(1, 4, SCAN_LIMIT + 50)
+    test[1, :5] = 1  # a small user in the same call takes the scanning path
+    train = np.zeros((3, n_items))
+    train[:, -40:] = 1
+    test[:, -40:] = 0
+    test[2, 0] = 1
+    test, train = sp.csr_matrix(test), sp.csr_matrix(train)
+    want = brute(scores, test, train, 10)
+    assert m.auc(scores, test, train) == pytest.approx(want["auc"])
+    assert m.expected_percentile_rank(scores, test, train) == pytest.approx(want["percentile_rank"])

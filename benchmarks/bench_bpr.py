@@ -1,0 +1,158 @@
+"""BPR: recsys_course.models.BPR against implicit's BayesianPersonalizedRanking.
+
+Speed: samples (SGD steps) per second on MovieLens 1M as implicit feedback (every rating
+one interaction, per-user 20% holdout), 64 factors, verified negatives in both, one
+thread and all threads. An epoch is one step per stored interaction in both libraries.
+Best of ``--repeats`` fits of ``--epochs`` epochs, after a warm-up fit that loads our
+numba kernels. Target: ours / implicit >= 1.25.
+
+Quality: NDCG@10 (binary relevance, ``recsys_course.metrics.evaluate`` for both) on a
+per-user 20% holdout of MovieLens 100K (as implicit) and of the Instacart sample, at
+matched settings: 64 factors, the same learning rate, lambda and epochs, verified
+negatives. Each library keeps its own negative sampler (ours: uniform; implicit: the item
+of a random interaction, i.e. popularity); a row of ours with popularity sampling is added.
+
+    python benchmarks/bench_bpr.py            # MovieLens 1M speed, ML-100K + Instacart quality
+    python benchmarks/bench_bpr.py --quick    # small synthetic data, a few seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+TARGET = 1.25
+
+
+class _Factors:
+    """implicit's factors (bias folded in as an extra column) behind evaluate()'s interface."""
+
+    def __init__(self, model):
+        import numpy as np
+
+        self.user_factors = np.asarray(model.user_factors)
+        self.item_factors = np.asarray(model.item_factors)
+        self.n_users, self.n_items = self.user_factors.shape[0], self.item_factors.shape[0]
+
+    def score(self, users):
+        return self.user_factors[users] @ self.item_factors.T
+
+
+def _binary_split(counts):
+    import numpy as np
+
+    from recsys_course.data import train_test_split
+
+    counts = counts.copy()
+    counts.data = np.ones_like(counts.data)
+    train, test = train_test_split(counts, test_fraction=0.2, random_state=0)
+    return train.tocsr(), test.tocsr()
+
+
+def _implicit_bpr(factors, learning_rate, regularization, epochs, threads, seed=0):
+    from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+    return BayesianPersonalizedRanking(factors=factors, learning_rate=learning_rate,
+                                       regularization=regularization, iterations=epochs,
+                                       verify_negative_samples=True, num_threads=threads,
+                                       random_state=seed)
+
+
+def speed(train, args, threads: int) -> tuple[float, float]:
+    """Best samples/s of (ours, implicit) over the repeats."""
+    import numpy as np
+
+    from recsys_course.models import BPR
+
+    X = train.astype(np.float32)
+    BPR(factors=args.factors, epochs=1, num_threads=threads, random_state=0).fit(train)
+    best_ours = best_theirs = 0.0
+    for repeat in range(args.repeats):
+        start = time.perf_counter()
+        BPR(factors=args.factors, epochs=args.epochs, num_threads=threads,
+            random_state=repeat).fit(train)
+        best_ours = max(best_ours, train.nnz * args.epochs / (time.perf_counter() - start))
+        theirs = _implicit_bpr(args.factors, 0.01, 0.01, args.epochs, threads, seed=repeat)
+        start = time.perf_counter()
+        theirs.fit(X, show_progress=False)
+        best_theirs = max(best_theirs, train.nnz * args.epochs / (time.perf_counter() - start))
+    return best_ours, best_theirs
+
+
+def quality(train, test, args, learning_rate: float) -> dict[str, float]:
+    import numpy as np
+
+    from recsys_course.metrics import evaluate
+    from recsys_course.models import BPR
+
+    out = {}
+    common = dict(factors=args.factors, learning_rate=learning_rate, regularization=0.01,
+                  epochs=args.quality_epochs, random_state=0)
+    for label, sampler in (("ours (uniform)", "uniform"), ("ours (popularity)", "popularity")):
+        model = BPR(sampler=sampler, **common).fit(train)
+        out[label] = evaluate(model, train, test, k=10, metrics=["ndcg"])["ndcg"]
+    theirs = _implicit_bpr(args.factors, learning_rate, 0.01, args.quality_epochs, 0)
+    theirs.fit(train.astype(np.float32), show_progress=False)
+    out["implicit"] = evaluate(_Factors(theirs), train, test, k=10, metrics=["ndcg"])["ndcg"]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small synthetic data only")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=10, help="epochs per timed fit")
+    parser.add_argument("--quality-epochs", type=int, default=100)
+    parser.add_argument("--factors", type=int, default=64)
+    args = parser.parse_args(argv)
+
+    import numba
+
+    from recsys_course.data import simulate
+
+    if args.quick:
+        args.repeats, args.epochs, args.quality_epochs = 1, 2, 5
+        counts = simulate(n_users=400, n_items=300, random_state=0).counts
+        speed_data = ("simulate(400 x 300)", *_binary_split(counts))
+        quality_data = [speed_data]
+    else:
+        from recsys_course.data import load_instacart, load_movielens_100k, load_movielens_1m
+
+        speed_data = ("MovieLens 1M", *_binary_split(load_movielens_1m().counts))
+        quality_data = [("MovieLens 100K", *_binary_split(load_movielens_100k().counts)),
+                        ("Instacart", *_binary_split(load_instacart().counts))]
+
+    name, train, _ = speed_data
+    all_threads = numba.config.NUMBA_NUM_THREADS
+    print(f"BPR speed on {name}: {train.shape[0]} users x {train.shape[1]} items, "
+          f"{train.nnz} interactions; {args.factors} factors, verified negatives; "
+          f"best of {args.repeats} fits of {args.epochs} epochs")
+    print(f"{'threads':<10}{'ours samples/s':>16}{'implicit samples/s':>20}{'ours/implicit':>15}")
+    ratios = []
+    for threads in sorted({1, all_threads}):
+        ours, theirs = speed(train, args, threads)
+        ratios.append(ours / theirs)
+        print(f"{threads:<10}{ours:>16,.0f}{theirs:>20,.0f}{ours / theirs:>15.2f}")
+    print(f"target ours/implicit >= {TARGET}: {'met' if min(ratios) >= TARGET else 'NOT met'}"
+          " (timings on a shared machine are noisy: rerun when it is quiet)\n")
+
+    print(f"NDCG@10 at matched settings ({args.factors} factors, lambda 0.01, "
+          f"{args.quality_epochs} epochs, verified negatives), 20% per-user holdout")
+    print(f"{'data':<16}{'lr':>6}{'ours (uniform)':>16}{'ours (popularity)':>19}{'implicit':>10}"
+          f"{'ours - implicit':>17}")
+    for data_name, train, test in quality_data:
+        for learning_rate in (0.01, 0.05):
+            q = quality(train, test, args, learning_rate)
+            print(f"{data_name:<16}{learning_rate:>6}{q['ours (uniform)']:>16.4f}"
+                  f"{q['ours (popularity)']:>19.4f}{q['implicit']:>10.4f}"
+                  f"{q['ours (uniform)'] - q['implicit']:>+17.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
