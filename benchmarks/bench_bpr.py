@@ -110,6 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quality-epochs", type=int, default=100)
     parser.add_argument("--factors", type=int, default=64)
     args = parser.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # BLAS on one thread even when imported late (smoke tests)
+        return _run(args)
+
+
+def _run(args) -> int:
 
     import numba
 
