@@ -375,3 +375,36 @@ def test_teaching_half_sweeps_agree_with_the_kernel():
         naive_half_sweep(conf, Y[:-1], LAM)
     with pytest.raises(ValueError, match="regularization"):
         gram_trick_half_sweep(conf, Y, -1.0)
+
+
+# ------------------------------------------------------------------------- figures
+def test_als_figures_have_titles_labels_and_reject_bad_input():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from recsys_course import plots
+
+    axes = [
+        plots.method_times({"naive": 2.0, "numba": 0.01}, unit="ms per user"),
+        plots.half_sweep_cost([16, 32], [0.1, 0.3], nnz=1000, n_rows=10),
+        plots.loss_curves({"cholesky": [3.0, 2.0, 1.5]}),
+        plots.explanation_bars(["a", "b"], [0.4, -0.1], 0.2, 0.5),
+        plots.sweep_heatmap([[0.1, 0.2], [0.3, 0.05]], [1, 40], [16, 32], baseline=0.1),
+        *plots.weighting_comparison({"x": {"NDCG@10": 0.5, "AUC": 0.7}, "y": {"NDCG@10": 0.2, "AUC": 0.6}}),
+    ]
+    for ax in axes:
+        assert ax.get_title() and ax.get_xlabel() and (ax.get_ylabel() or ax.get_yticklabels())
+    assert "ms per user" in axes[0].get_xlabel()
+    plt.close("all")
+    with pytest.raises(ValueError, match="seconds"):
+        plots.method_times({"naive": -1.0})
+    with pytest.raises(TypeError, match="seconds"):
+        plots.method_times([1.0, 2.0])
+    with pytest.raises(ValueError, match="same length"):
+        plots.half_sweep_cost([16, 32], [0.1], nnz=10, n_rows=2)
+    with pytest.raises(ValueError, match="shape"):
+        plots.sweep_heatmap([[0.1, 0.2]], [1, 40], [16, 32])
+    with pytest.raises(ValueError, match="same length"):
+        plots.explanation_bars(["a"], [0.1, 0.2], 0.0, 0.3)

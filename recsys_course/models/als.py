@@ -156,9 +156,10 @@ class _Side:
                  weights: np.ndarray | None = None, targets: np.ndarray | None = None):
         # implicit ALS: weight c - 1 in the matrix, target c * p = c on the right-hand side;
         # explicit ALS passes its own (1 and the rating)
-        self.indptr = conf.indptr.astype(np.int64)
-        self.indices = conf.indices.astype(np.int64)
-        self.conf64 = conf.data.astype(np.float64)
+        # no copies where the CSR arrays already fit (indices stay int32: less memory)
+        self.indptr = np.asarray(conf.indptr, dtype=np.int64)
+        self.indices = np.asarray(conf.indices, dtype=np.int32 if conf.indices.dtype == np.int32 else np.int64)
+        self.conf64 = np.asarray(conf.data, dtype=np.float64)
         self.weights = (conf.data - 1.0 if weights is None else weights).astype(dtype)
         self.targets = (conf.data if targets is None else targets).astype(dtype)
         self.n_rows = conf.shape[0]

@@ -126,6 +126,7 @@ def weighting_comparison(results: Mapping[str, Mapping[str, float]],
             ax.text(x, v, f"{v:.3f}", ha="center", va="bottom", fontsize=9)
         ax.set_xticks(range(len(models)), [textwrap.fill(m, 16) for m in models], fontsize=8)
         ax.set_ylabel(metric)
+        ax.set_xlabel("model")
         ax.set_title(metric)
     axes[0].figure.suptitle(title)
     axes[0].figure.tight_layout()

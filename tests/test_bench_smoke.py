@@ -1,0 +1,43 @@
+"""The ALS benchmark runs end to end on small data (--quick) and prints its tables."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("implicit")
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_als_bench_quick(capsys):
+    bench = _load("bench_als")
+    assert bench.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "ours s/it" in out and "impl s/it" in out and "NDCG@10" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("synthetic ")]
+    solvers = {row[2] for row in rows if len(row) > 6}
+    assert solvers == {"cg", "cholesky"}
+    for row in rows:
+        if len(row) > 6:
+            assert float(row[4]) > 0 and float(row[5]) > 0  # both libraries were timed
+
+
+def test_long_tail_matrix_is_seeded_and_long_tailed():
+    bench = _load("bench_als")
+    a = bench.long_tail_matrix(300, 100, 5000, random_state=3)
+    b = bench.long_tail_matrix(300, 100, 5000, random_state=3)
+    assert (a != b).nnz == 0 and a.shape == (300, 100)
+    assert a.sum() == 5000  # every draw is counted once
+    popularity = sorted(a.getnnz(axis=0), reverse=True)
+    assert popularity[0] > 5 * popularity[len(popularity) // 2]  # a popular head, a long tail
