@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from recsys_course.data import simulate, train_test_split
 from recsys_course.metrics import evaluate
-from recsys_course.models import BPR, sample_negatives
+from recsys_course.models import BPR, sample_negatives, sampled_negative_truth
 from recsys_course.models._bpr_kernels import bpr_epoch, build_bitset, draw_triples
 from recsys_course.models.bpr import _popularity_cdf, _structure
 
@@ -266,3 +266,26 @@ def test_bad_data_is_rejected():
     model = BPR(factors=2, epochs=1, random_state=0, num_threads=1).fit(small_counts())
     with pytest.raises(ValueError, match="user"):
         model.recommend(999)
+
+
+def test_sampled_negative_truth_counts_against_known_truth():
+    counts = small_counts(6, density=0.5)
+    dense = counts.toarray() > 0
+    nobody = np.zeros_like(dense)
+    everybody = np.ones_like(dense)
+    verified = sampled_negative_truth(counts, nobody, nobody, n_samples=3000, random_state=0)
+    assert verified["liked"] == 0.0 and verified["training_positive"] == 0.0
+    assert verified["liked_unseen"] == 0.0
+    all_liked = sampled_negative_truth(counts, everybody, nobody, n_samples=3000, random_state=0)
+    assert all_liked["liked"] == 1.0 and all_liked["liked_unseen"] == 1.0
+    # "liked" = the training matrix itself: unverified draws hit it as often as they hit positives
+    raw = sampled_negative_truth(counts, dense, n_samples=3000, verify_negatives=False, random_state=0)
+    assert raw["liked"] == pytest.approx(raw["training_positive"]) and raw["liked"] > 0.2
+    assert np.isnan(raw["liked_unseen"])
+    uniform = sampled_negative_truth(counts, nobody, n_samples=3000, random_state=0)
+    popular = sampled_negative_truth(counts, nobody, n_samples=3000, sampler="popularity", random_state=0)
+    assert popular["mean_popularity"] > uniform["mean_popularity"]
+    with pytest.raises(ValueError, match="true_preference"):
+        sampled_negative_truth(counts, nobody[:3])
+    with pytest.raises(TypeError, match="exposure"):
+        sampled_negative_truth(counts, nobody, exposure=nobody.astype(int))

@@ -47,7 +47,7 @@ from .._validation import (
 from ._base import FactorModelBase
 from ._bpr_kernels import bpr_epoch, build_bitset, draw_triples, pairs_auc, validation_pairs
 
-__all__ = ["BPR", "SAMPLERS", "sample_negatives"]
+__all__ = ["BPR", "SAMPLERS", "sample_negatives", "sampled_negative_truth"]
 
 SAMPLERS = ("uniform", "popularity")
 _LOSS_EVERY = 8  # the epoch loss is averaged over every 8th SGD step (saves a log per step)
@@ -116,6 +116,55 @@ def sample_negatives(
                         _popularity_cdf(counts, sampler, exponent), verify, max_draws, seed)
 
 
+def _check_truth(value: Any, name: str, shape: tuple[int, int]) -> np.ndarray:
+    array = np.asarray(value)
+    if array.shape != shape:
+        raise ValueError(f"{name} must be a boolean array of shape {shape}, got {describe(value)}")
+    if array.dtype != bool:
+        raise TypeError(f"{name} must be a boolean array, got dtype {array.dtype}")
+    return array
+
+
+def sampled_negative_truth(
+    counts: Any,
+    true_preference: Any,
+    exposure: Any = None,
+    n_samples: int = 20_000,
+    sampler: str = "uniform",
+    popularity_exponent: float = 1.0,
+    verify_negatives: bool = True,
+    random_state: Any = None,
+) -> dict[str, float]:
+    """How good are the sampled negatives, when the truth is known (simulated data)?
+
+    Draws ``n_samples`` triples as ``BPR.fit`` would and returns the shares of the drawn
+    negatives j that are: ``"training_positive"`` (the user had j in ``counts``: only
+    possible without verification), ``"liked"`` (``true_preference[u, j]``: a false
+    negative whatever the reason), ``"liked_unseen"`` (liked and never shown, from
+    ``exposure``; NaN without it), plus ``"mean_popularity"`` (mean number of training
+    users of j) and ``"missed"`` (share of draws with no negative found).
+    """
+    counts = check_csr_counts(counts, "counts")
+    truth = _check_truth(true_preference, "true_preference", counts.shape)
+    shown = None if exposure is None else _check_truth(exposure, "exposure", counts.shape)
+    users, _, negatives = sample_negatives(counts, n_samples, sampler, popularity_exponent,
+                                           verify_negatives, random_state=random_state)
+    found = negatives >= 0
+    u, j = users[found], negatives[found]
+    users_per_item = np.bincount(counts.indices, minlength=counts.shape[1])
+    had = np.asarray(counts[u, j]).ravel() > 0
+    if j.size == 0:
+        return {"training_positive": float("nan"), "liked": float("nan"),
+                "liked_unseen": float("nan"), "mean_popularity": float("nan"), "missed": 1.0}
+    return {
+        "training_positive": float(had.mean()),
+        "liked": float(truth[u, j].mean()),
+        "liked_unseen": float((truth[u, j] & ~shown[u, j]).mean()) if shown is not None else float("nan"),
+        "mean_popularity": float(users_per_item[j].mean()),
+        "missed": float(1.0 - found.mean()),
+    }
+
+
 class BPR(FactorModelBase):
     """Matrix factorisation trained with the pairwise BPR criterion and sampled negatives.
 
@@ -152,7 +201,7 @@ class BPR(FactorModelBase):
     def __init__(
         self,
         factors: int = 64,
-        learning_rate: float = 0.05,
+        learning_rate: float = 0.01,
         regularization: float = 0.01,
         epochs: int = 100,
         sampler: str = "uniform",

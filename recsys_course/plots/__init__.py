@@ -9,3 +9,4 @@ from .signals import *  # noqa: F401,F403
 from .quiz import *  # noqa: F401,F403
 from .als import *  # noqa: F401,F403
 from .blending import *  # noqa: F401,F403
+from .bpr import *  # noqa: F401,F403
