@@ -58,10 +58,12 @@ from .models._base import FactorModelBase
 
 __all__ = [
     "SparkALSModel",
+    "agreement",
     "fit_als_spark",
     "spark_reg_param",
     "spark_log_path",
     "spark_session",
+    "scale_estimate",
 ]
 
 _REGULARIZATION_MODES = ("match_total", "spark")
@@ -373,3 +375,71 @@ def _fit_in_session(spark, counts, factors, reg_param, alpha, iterations, seed, 
     item_factors = _factor_matrix(fitted.itemFactors, n_items, factors)
     seconds = time.perf_counter() - start
     return user_factors, item_factors, seconds
+
+
+def agreement(model_a: Any, model_b: Any, k: int = 10, users: Any = None) -> dict:
+    """How alike two fitted models' recommendations are, user by user.
+
+    Returns ``overlap`` (mean share of the top-k lists both give, filter_seen on, 1.0 =
+    identical sets), ``rank_correlation`` (mean over users of the Pearson correlation of
+    the two models' score rows; 1.0 = the same ordering up to scale and shift) and
+    ``per_user_overlap`` (array). Both models must share one users x items layout.
+    """
+    for name, model in (("model_a", model_a), ("model_b", model_b)):
+        if not hasattr(model, "recommend_batch") or not hasattr(model, "score"):
+            raise TypeError(f"{name} must be a fitted recommender of the course, got {describe(model)}")
+    shape_a = (getattr(model_a, "n_users", None), getattr(model_a, "n_items", None))
+    shape_b = (getattr(model_b, "n_users", None), getattr(model_b, "n_items", None))
+    if shape_a != shape_b:
+        raise ValueError(f"model_b must share model_a's users x items layout {shape_a}, got {shape_b}")
+    k = check_int(k, "k", minimum=1)
+    rows = np.arange(shape_a[0]) if users is None else model_a._check_users(users)
+    if rows.size == 0:
+        raise ValueError("users must hold at least one user index")
+    items_a, _ = model_a.recommend_batch(rows, k=k)
+    items_b, _ = model_b.recommend_batch(rows, k=k)
+    overlap = np.empty(rows.size)
+    for r in range(rows.size):
+        a = set(items_a[r][items_a[r] >= 0].tolist())
+        b = set(items_b[r][items_b[r] >= 0].tolist())
+        overlap[r] = len(a & b) / max(len(a), len(b), 1)
+    correlations = []
+    for start in range(0, rows.size, 1024):
+        chunk = rows[start:start + 1024]
+        sa = np.asarray(model_a.score(chunk), dtype=np.float64)
+        sb = np.asarray(model_b.score(chunk), dtype=np.float64)
+        sa = sa - sa.mean(axis=1, keepdims=True)
+        sb = sb - sb.mean(axis=1, keepdims=True)
+        norm = np.linalg.norm(sa, axis=1) * np.linalg.norm(sb, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = np.where(norm > 0, np.sum(sa * sb, axis=1) / np.where(norm > 0, norm, 1.0), np.nan)
+        correlations.append(corr)
+    corr = np.concatenate(correlations)
+    return {
+        "overlap": float(overlap.mean()),
+        "rank_correlation": float(np.nanmean(corr)) if np.isfinite(corr).any() else float("nan"),
+        "per_user_overlap": overlap,
+    }
+
+
+def scale_estimate(n_users: int, n_items: int, nnz: int, factors: int = 64) -> dict:
+    """Rough memory and arithmetic of one implicit-ALS fit, to judge when one machine stops.
+
+    ``matrix_bytes``: the interactions in CSR twice (users x items and its transpose;
+    float32 value + int32 index per entry); ``factor_bytes``: float32 user and item factors;
+    ``flops_per_iteration``: per sweep, about 2 f^2 per stored entry (forming Y_u' C_u Y_u)
+    plus f^3 / 3 per row (a Cholesky solve) on both sides; ``score_all_bytes``: a dense
+    users x items float32 score matrix, what recommending for everyone at once would need.
+    """
+    n_users = check_int(n_users, "n_users", minimum=1)
+    n_items = check_int(n_items, "n_items", minimum=1)
+    nnz = check_int(nnz, "nnz", minimum=1)
+    factors = check_int(factors, "factors", minimum=1)
+    if nnz > n_users * n_items:
+        raise ValueError(f"nnz must be at most n_users * n_items = {n_users * n_items:,}, got {nnz:,}")
+    return {
+        "matrix_bytes": 2 * (nnz * 8 + (n_users + n_items + 2) * 4),
+        "factor_bytes": (n_users + n_items) * factors * 4,
+        "flops_per_iteration": float(2 * (2 * nnz * factors**2) + (n_users + n_items) * factors**3 / 3),
+        "score_all_bytes": n_users * n_items * 4,
+    }

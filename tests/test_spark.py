@@ -189,3 +189,52 @@ def test_master_must_match_a_running_session(spark):
     model = fit_als_spark(_small_counts(), factors=2, iterations=1, master="local[2]")
     assert model.user_factors.shape == (40, 2)
     assert not spark.sparkContext._jsc.sc().isStopped()
+
+
+# ------------------------------------------------------------------ helpers, no Spark
+class _Fixed(FactorModelBase):
+    def __init__(self, X, Y, train):
+        self._remember_training(train)
+        self.user_factors, self.item_factors = X, Y
+        self._fitted = True
+
+
+def test_agreement_of_identical_scaled_and_unrelated_models():
+    from recsys_course.spark import agreement
+
+    rng = np.random.default_rng(0)
+    train = _small_counts()
+    X, Y = rng.normal(size=(40, 3)), rng.normal(size=(30, 3))
+    a = _Fixed(X, Y, train)
+    same = agreement(a, _Fixed(X * 3.0, Y, train), k=5)
+    assert same["overlap"] == 1.0 and np.isclose(same["rank_correlation"], 1.0)
+    flipped = agreement(a, _Fixed(-X, Y, train), k=5)
+    assert np.isclose(flipped["rank_correlation"], -1.0) and flipped["overlap"] < 0.5
+    # by hand for one user: overlap is the shared share of the two top-5 sets
+    other = _Fixed(rng.normal(size=(40, 3)), rng.normal(size=(30, 3)), train)
+    result = agreement(a, other, k=5, users=[0])
+    top_a = set(a.recommend(0, k=5)[0].tolist())
+    top_b = set(other.recommend(0, k=5)[0].tolist())
+    assert result["overlap"] == len(top_a & top_b) / 5
+    with pytest.raises(ValueError, match="layout"):
+        agreement(a, _Fixed(X[:10], Y, train[:10]), k=5)
+    with pytest.raises(TypeError, match="model_b"):
+        agreement(a, "spark", k=5)
+    with pytest.raises(ValueError, match="k"):
+        agreement(a, a, k=0)
+
+
+def test_scale_estimate_grows_as_it_should():
+    from recsys_course.spark import scale_estimate
+
+    small = scale_estimate(1000, 2000, 100_000, factors=32)
+    assert small["factor_bytes"] == 3000 * 32 * 4
+    assert small["score_all_bytes"] == 1000 * 2000 * 4
+    big = scale_estimate(100_000, 20_000, 10_000_000, factors=32)
+    assert 90 < big["matrix_bytes"] / small["matrix_bytes"] < 110
+    more_factors = scale_estimate(1000, 2000, 100_000, factors=64)
+    assert 3.9 < more_factors["flops_per_iteration"] / small["flops_per_iteration"] < 8.1
+    with pytest.raises(ValueError, match="nnz"):
+        scale_estimate(10, 10, 101)
+    with pytest.raises(TypeError, match="factors"):
+        scale_estimate(10, 10, 5, factors=2.0)
