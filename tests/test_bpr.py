@@ -57,7 +57,7 @@ def test_epoch_matches_numpy_reference(use_bias, sampler):
         if use_bias:
             br[i] += lr * (g - reg * br[i])
             br[j] += lr * (-g - reg * br[j])
-    stats = np.zeros((1, 5))
+    stats = np.zeros((1, 6))
     bits = build_bitset(indptr, indices, n_items)
     bpr_epoch(X, Y, b, use_bias, user_of, indptr, indices, bits, n_items, n_samples, 1, lr, reg,
               cdf, True, 50, 1, np.array([seed]), stats)

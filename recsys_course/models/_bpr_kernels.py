@@ -38,13 +38,12 @@ def _index(uniform, n):
 
 
 @numba.njit(cache=True, nogil=True)
-def _seen(row_items, item):
-    """Is ``item`` in the sorted array ``row_items``? (binary search)"""
-    lo = 0
-    hi = row_items.shape[0]
+def _seen(indices, lo, hi, item):
+    """Is ``item`` in the sorted run ``indices[lo:hi]``? (binary search; no array view is
+    made, so no reference count is touched in the hot loop)"""
     while lo < hi:
         mid = (lo + hi) >> 1
-        v = row_items[mid]
+        v = indices[mid]
         if v < item:
             lo = mid + 1
         elif v > item:
@@ -69,17 +68,18 @@ def build_bitset(indptr, indices, n_items):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _had(u, j, row_items, bits, words):
-    """Did user u have item j? A bitset look-up when ``bits`` is given, else binary search."""
+def _had(u, j, indices, lo, hi, bits, words):
+    """Did user u (items ``indices[lo:hi]``) have item j? A bitset look-up when ``bits`` is
+    given, else binary search."""
     if bits.shape[0] > 0:
         word = bits[u * words + (j >> 6)]
         return (word >> np.uint64(j & 63)) & np.uint64(1) != np.uint64(0)
-    return _seen(row_items, j)
+    return _seen(indices, lo, hi, j)
 
 
 @numba.njit(cache=True, nogil=True)
-def _draw_negative(state, u, row_items, bits, words, n_items, cdf, verify, max_tries):
-    """Draw one negative item for user ``u`` whose training items are ``row_items``.
+def _draw_negative(state, u, indices, lo, hi, bits, words, n_items, cdf, verify, max_tries):
+    """Draw one negative item for user ``u`` whose training items are ``indices[lo:hi]``.
 
     ``cdf`` empty: uniform over the catalogue; else inverse-CDF sampling from the
     (unnormalised, cumulative) popularity weights. With ``verify`` an item the user
@@ -94,7 +94,7 @@ def _draw_negative(state, u, row_items, bits, words, n_items, cdf, verify, max_t
             j = np.searchsorted(cdf, r * cdf[n_cdf - 1], side="right")
             if j >= n_items:
                 j = n_items - 1
-        if not verify or not _had(u, j, row_items, bits, words):
+        if not verify or not _had(u, j, indices, lo, hi, bits, words):
             return state, j
     return state, -1
 
@@ -111,7 +111,8 @@ def bpr_epoch(user_factors, item_factors, item_bias, use_bias, user_of, indptr, 
     with s_ui = x_u . y_i + b_i (biases only move when ``use_bias``). ``stats[t]`` gets
     (sum of -ln sigmoid over every ``loss_every``-th step -- a logarithm per step would
     cost a fifth of the time --, pairs already in the right order, steps, negatives not
-    found within ``max_tries`` draws, number of steps in the loss sum). ``bits``: the
+    found within ``max_tries`` draws, number of steps in the loss sum, a throw-away sum of
+    prefetched values) -- ``stats`` needs 6 columns. ``bits``: the
     training pairs as a bitset (``build_bitset``) or empty to search ``indices``.
     """
     words = (n_items + 63) // 64
@@ -129,15 +130,39 @@ def bpr_epoch(user_factors, item_factors, item_bias, use_bias, user_of, indptr, 
         correct = 0.0
         updates = 0
         missed = 0.0
-        for _ in range(samples_per_stream):
-            state, r = _next(state)
-            idx = _index(r, nnz)
-            u = user_of[idx]
-            i = indices[idx]
-            row_items = indices[indptr[u]:indptr[u + 1]]
-            for _q in range(negatives):
-                state, j = _draw_negative(state, u, row_items, bits, words, n_items, cdf, verify,
-                                          max_tries)
+        touched = zero
+        # software pipeline: the next triple is drawn (same random sequence) and its rows
+        # are touched before the current one is processed, so their cache misses overlap
+        # with the arithmetic instead of stalling it
+        js = np.empty(negatives, dtype=np.int64)
+        next_js = np.empty(negatives, dtype=np.int64)
+        state, r = _next(state)
+        idx = _index(r, nnz)
+        next_u = user_of[idx]
+        next_i = indices[idx]
+        for q in range(negatives):
+            state, next_js[q] = _draw_negative(state, next_u, indices, indptr[next_u],
+                                               indptr[next_u + 1], bits, words, n_items, cdf,
+                                               verify, max_tries)
+        for s in range(samples_per_stream):
+            u = next_u
+            i = next_i
+            for q in range(negatives):
+                js[q] = next_js[q]
+            if s + 1 < samples_per_stream:
+                state, r = _next(state)
+                idx = _index(r, nnz)
+                next_u = user_of[idx]
+                next_i = indices[idx]
+                for q in range(negatives):
+                    state, next_js[q] = _draw_negative(state, next_u, indices, indptr[next_u],
+                                                       indptr[next_u + 1], bits, words, n_items,
+                                                       cdf, verify, max_tries)
+                touched += user_factors[next_u, 0] + item_factors[next_i, 0]
+                if next_js[0] >= 0:
+                    touched += item_factors[next_js[0], 0]
+            for q in range(negatives):
+                j = js[q]
                 if j < 0:
                     missed += 1.0
                     continue
@@ -162,6 +187,8 @@ def bpr_epoch(user_factors, item_factors, item_bias, use_bias, user_of, indptr, 
                     item_bias[i] += lr * (g - reg * item_bias[i])
                     item_bias[j] += lr * (-g - reg * item_bias[j])
                 updates += 1
+        # keeps the touching loads alive (a value nobody reads would be optimised away)
+        stats[t, 5] = touched
         stats[t, 0] = loss
         stats[t, 1] = correct
         stats[t, 2] = updates
@@ -187,7 +214,7 @@ def draw_triples(user_of, indptr, indices, n_items, n_samples, cdf, verify, max_
         u = user_of[idx]
         users[s] = u
         positives[s] = indices[idx]
-        state, j = _draw_negative(state, u, indices[indptr[u]:indptr[u + 1]], no_bits, 1, n_items,
+        state, j = _draw_negative(state, u, indices, indptr[u], indptr[u + 1], no_bits, 1, n_items,
                                   cdf, verify, max_tries)
         negatives[s] = j
     return users, positives, negatives
@@ -210,8 +237,8 @@ def validation_pairs(val_user_of, val_indices, seen_indptr, seen_indices, n_item
         state, r = _next(state)
         idx = _index(r, nnz)
         u = val_user_of[idx]
-        state, j = _draw_negative(state, u, seen_indices[seen_indptr[u]:seen_indptr[u + 1]], no_bits,
-                                  1, n_items, empty, True, max_tries)
+        state, j = _draw_negative(state, u, seen_indices, seen_indptr[u], seen_indptr[u + 1],
+                                  no_bits, 1, n_items, empty, True, max_tries)
         if j < 0:
             continue
         users[kept] = u

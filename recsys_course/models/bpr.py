@@ -339,7 +339,7 @@ class BPR(FactorModelBase):
             for epoch in range(p["epochs"]):
                 seeds = rng.integers(0, np.iinfo(np.uint64).max, size=streams, dtype=np.uint64,
                                      endpoint=True)
-                stats = np.zeros((streams, 5))
+                stats = np.zeros((streams, 6))
                 started = time.perf_counter()
                 bpr_epoch(user_factors, item_factors, item_bias, p["item_bias"], user_of, indptr,
                           indices, bits, n_items, samples_per_stream, p["negatives"], lr, reg, cdf,
