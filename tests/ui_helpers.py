@@ -216,3 +216,77 @@ def error_outputs(page, lab: Lab, name: str) -> list[str]:
 
 def image_sources(locator) -> list[str]:
     return locator.locator("img").evaluate_all("nodes => nodes.map(n => n.getAttribute('src') || '')")
+
+
+# ------------------------------------------------------------------ README course map
+#: notebook -> (text that identifies the key figure's cell, run the notebook first?, output file)
+COURSE_MAP = {
+    "01_explicit_vs_implicit.ipynb": ("plots.zero_reasons_bar", False, "01_missing_data.png"),
+    "02_preference_and_confidence.ipynb": ("widgets.alpha_explorer(", True, "02_alpha_explorer.png"),
+    "03_implicit_als_with_numba.ipynb": ("plots.weighting_comparison", False, "03_confidence_weighting.png"),
+    "04_bpr_and_negative_sampling.ipynb": ("plots.model_comparison", False, "04_als_vs_bpr.png"),
+    "05_choosing_and_blending.ipynb": ("plots.metric_panels(results", False, "05_explicit_vs_implicit_blends.png"),
+    "06_quiz.ipynb": ("quiz.show()", True, "06_quiz.png"),
+    "07_scaling_out_with_spark.ipynb": ("plots.metric_panels(table", False, "07_numba_vs_spark.png"),
+}
+
+
+def output_of_cell(page, source_text: str):
+    """The output area of the first code cell whose source contains ``source_text``."""
+    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell",
+                        has=page.locator(".jp-InputArea-editor", has_text=source_text)).first
+    return cell.locator(".jp-OutputArea").first
+
+
+def shrink_png(path: Path, max_width: int = 1100, max_height: int | None = None, colours: int = 128) -> None:
+    """Crop to ``max_height``, downscale to ``max_width``, quantise to a palette (images stay < 200 KB)."""
+    from PIL import Image
+
+    image = Image.open(path).convert("RGB")
+    if max_height is not None and image.height > max_height:
+        image = image.crop((0, 0, image.width, max_height))
+    if image.width > max_width:
+        image = image.resize((max_width, round(image.height * max_width / image.width)), Image.LANCZOS)
+    image.quantize(colors=colours, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+
+
+def capture_course_map(out_dir: Path, max_height: int = 640) -> list[Path]:
+    """Screenshot each notebook's key figure as JupyterLab shows it (widgets live) into ``out_dir``."""
+    from playwright.sync_api import sync_playwright
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp, Lab(Path(tmp)) as lab, sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
+        for name, (source_text, run_first, filename) in COURSE_MAP.items():
+            page = browser.new_page(viewport={"width": 1280, "height": 1600}, device_scale_factor=2)
+            open_notebook(page, lab, name)
+            if run_first:
+                run_all_cells(page)
+            output = output_of_cell(page, source_text)
+            shown = output.locator(".jupyter-widgets" if run_first else "img").first
+            shown.wait_for(state="attached", timeout=60_000)
+            shown.scroll_into_view_if_needed()
+            page.wait_for_timeout(1000)
+            if not run_first:  # just the figure, not the printed lines around it
+                output = output.locator(".jp-OutputArea-child", has=page.locator("img")).first
+            # top of the output at the top of the notebook's scroll area, then clip what is visible
+            output.evaluate("node => node.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(300)
+            box = output.bounding_box()
+            height = min(box["height"], max_height, 1600 - box["y"])
+            path = out_dir / filename
+            page.screenshot(path=str(path), clip={"x": box["x"], "y": box["y"], "width": box["width"], "height": height})
+            shrink_png(path)
+            written.append(path)
+            page.close()
+        browser.close()
+    return written
+
+
+if __name__ == "__main__":  # python tests/ui_helpers.py docs/img
+    for written_path in capture_course_map(Path(sys.argv[1] if len(sys.argv) > 1 else REPO / "docs" / "img")):
+        print(written_path, f"{written_path.stat().st_size / 1024:.0f} KB")
