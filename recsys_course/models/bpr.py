@@ -99,7 +99,7 @@ def sample_negatives(
     max_draws: int = 50,
     random_state: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draw ``n_samples`` training triples (u, i, j) exactly as ``BPR.fit`` does.
+    """Draw ``n_samples`` training triples (u, i, j) by the procedure ``BPR.fit`` uses.
 
     (u, i) is a random observed pair of ``counts``; j the sampled negative (-1 when
     ``verify_negatives`` found none within ``max_draws`` draws). Useful to measure how
