@@ -10,7 +10,8 @@ graded, full AUC, rank-bar, coverage -- more work than implicit does) and with t
 metrics implicit reports. Target: ours / implicit time <= 0.5.
 
 The values differ by definition, not by error:
-* implicit's "precision" divides the hits by min(K, |test_u|), ours by K;
+* implicit's "precision" is all hits over the sum of min(K, |test_u|) across users (pooled;
+  a recall for users with fewer than K test items); ours is the mean over users of hits / K;
 * implicit's "auc" is AUC@K, computed from the top-K list only; ours ranks every item the
   user did not have in training (full AUC);
 * "ndcg" (binary relevance) and "map" follow the same definitions in both.
@@ -129,7 +130,7 @@ def _run(args) -> int:
 
     print(f"{'metric':<12}{'implicit':>10}{'ours':>10}  note")
     notes = {
-        "precision": "implicit divides by min(K, |test_u|), ours by K",
+        "precision": "implicit: hits / sum of min(K, |test_u|), pooled; ours: mean of hits / K",
         "map": "same definition",
         "ndcg": "same definition (binary relevance)",
         "auc": "implicit: AUC@K from the top-K list; ours: full AUC over all non-train items",

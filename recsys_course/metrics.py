@@ -23,10 +23,11 @@ Full-ranking metrics:
 * ``coverage``: share of the catalogue that appears in at least one top-k list.
 
 How this differs from ``implicit.evaluation.ranking_metrics_at_k`` (version 0.7):
-its "precision" divides the hits by min(k, |test_u|) (so it is a recall for users with
-few test items, and a precision for the others), and its "auc" is an AUC@k computed from
-the top-k list only (around 0.55 where the full AUC is 0.9). Its "ndcg" and "map" agree
-with ``ndcg_at_k(relevance="binary")`` and ``map_at_k`` here.
+its "precision" is the hits of all users divided by the sum over users of min(k, |test_u|)
+(pooled over users, and a recall for users with fewer than k test items), where ours is the
+mean over users of hits / k; its "auc" is an AUC@k computed from the top-k list only
+(around 0.55 where the full AUC is 0.9). Its "ndcg" and "map" agree with
+``ndcg_at_k(relevance="binary")`` and ``map_at_k`` here (checked in the tests).
 
 Inputs: ``predictions`` is either a float score matrix (rows aligned with the users,
 ``n_items`` columns) or an integer array of ranked item lists (best first, -1 pads the

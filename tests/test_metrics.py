@@ -343,3 +343,28 @@ def test_many_test_items_take_the_sorted_path_and_agree(ties):
     want = brute(scores, test, train, 10)
     assert m.auc(scores, test, train) == pytest.approx(want["auc"])
     assert m.expected_percentile_rank(scores, test, train) == pytest.approx(want["percentile_rank"])
+
+
+def test_ndcg_and_map_agree_with_implicit_library():
+    implicit = pytest.importorskip("implicit")
+    from implicit.evaluation import ranking_metrics_at_k
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    counts = sp.csr_matrix((rng.random((120, 80)) < 0.15).astype(np.float32))
+    train = sp.csr_matrix(counts.multiply(rng.random(counts.shape) < 0.8))
+    train.eliminate_zeros()
+    test = (counts - train).tocsr()
+    test.eliminate_zeros()
+    with threadpool_limits(1):
+        model = implicit.cpu.als.AlternatingLeastSquares(factors=8, iterations=3, random_state=0)
+        model.fit(train, show_progress=False)
+        theirs = ranking_metrics_at_k(model, train, test, K=5, show_progress=False)
+    scores = np.asarray(model.user_factors) @ np.asarray(model.item_factors).T
+    assert m.ndcg_at_k(scores, test, 5, train) == pytest.approx(theirs["ndcg"], abs=1e-6)
+    assert m.map_at_k(scores, test, 5, train) == pytest.approx(theirs["map"], abs=1e-6)
+    # their "precision" is all hits over the sum of min(K, |test_u|) (pooled over users)
+    result = m.evaluate(FixedScores(scores).fit(train), train, test, k=5, metrics=["precision"])
+    sizes = np.diff(test.indptr)[result["users"]]
+    hits = result["per_user"]["precision"] * 5
+    assert hits.sum() / np.minimum(5, sizes).sum() == pytest.approx(theirs["precision"], abs=1e-6)
