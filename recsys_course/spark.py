@@ -47,6 +47,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ._validation import (
+    check_bool,
     check_choice,
     check_csr_counts,
     check_float,
@@ -287,6 +288,7 @@ def fit_als_spark(
     regularization_mode: str = "match_total",
     spark: Any = None,
     num_blocks: int | None = None,
+    progress: bool = False,
 ) -> SparkALSModel:
     """Fit implicit ALS with Apache Spark and return a :class:`SparkALSModel`.
 
@@ -300,7 +302,8 @@ def fit_als_spark(
     ``spark=`` an open session (from :func:`spark_session`) to reuse it across fits;
     otherwise a session is started and stopped around this call. ``num_blocks``
     sets Spark's user and item block counts (default: the session's default
-    parallelism); more blocks spread a big matrix over more executors.
+    parallelism); more blocks spread a big matrix over more executors. ``progress``
+    shows a tqdm bar over the stages (start Spark, send the data, fit, collect factors).
     """
     counts = check_csr_counts(counts, "counts")
     factors = check_int(factors, "factors", minimum=1)
@@ -319,6 +322,7 @@ def fit_als_spark(
             f"counts must have fewer than {limit} rows and columns for Spark's integer ids, "
             f"got shape {counts.shape}"
         )
+    progress = check_bool(progress, "progress")
     if spark is not None and not hasattr(spark, "createDataFrame"):
         raise TypeError(f"spark must be a pyspark SparkSession or None, got {describe(spark)}")
     seed = int(rng.integers(0, 2**31 - 1))
@@ -327,18 +331,47 @@ def fit_als_spark(
                   random_state=random_state if isinstance(random_state, int) else None,
                   seed=seed, regularization_mode=regularization_mode)
 
+    bar = _stage_bar(progress)
     session = contextlib.nullcontext(spark) if spark is not None else spark_session(master)
-    with session as active, _quiet_python_warnings():
-        if spark is not None:
-            master = active.sparkContext.master
-        user_factors, item_factors, seconds = _fit_in_session(
-            active, counts, factors, reg_param, alpha, iterations, seed, num_blocks
-        )
+    try:
+        with session as active, _quiet_python_warnings():
+            if spark is not None:
+                master = active.sparkContext.master
+            bar.step("sending data")
+            user_factors, item_factors, seconds = _fit_in_session(
+                active, counts, factors, reg_param, alpha, iterations, seed, num_blocks, bar
+            )
+    finally:
+        bar.close()
     return SparkALSModel(user_factors, item_factors, counts, params=params, reg_param=reg_param,
                          fit_seconds=seconds, master=master)
 
 
-def _fit_in_session(spark, counts, factors, reg_param, alpha, iterations, seed, num_blocks):
+class _Stages:
+    """A tqdm bar over named stages, or nothing when progress is off."""
+
+    def __init__(self, enabled: bool, total: int):
+        self._bar = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc="Spark ALS: starting Spark", unit="stage")
+
+    def step(self, name: str) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_description(f"Spark ALS: {name}")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _stage_bar(enabled: bool) -> _Stages:
+    return _Stages(enabled, total=4)
+
+
+def _fit_in_session(spark, counts, factors, reg_param, alpha, iterations, seed, num_blocks, bar=None):
     from pyspark.ml.recommendation import ALS
     from pyspark.sql.types import FloatType, IntegerType, StructField, StructType
 
@@ -369,11 +402,17 @@ def _fit_in_session(spark, counts, factors, reg_param, alpha, iterations, seed, 
         numItemBlocks=blocks,
         seed=seed,
     )
+    if bar is not None:
+        bar.step(f"fitting {iterations} iterations")
     start = time.perf_counter()
     fitted = als.fit(frame)
+    if bar is not None:
+        bar.step("collecting factors")
     user_factors = _factor_matrix(fitted.userFactors, n_users, factors)
     item_factors = _factor_matrix(fitted.itemFactors, n_items, factors)
     seconds = time.perf_counter() - start
+    if bar is not None:
+        bar.step("done")
     return user_factors, item_factors, seconds
 
 

@@ -45,6 +45,7 @@ def _small_counts(seed: int = 0, n_users: int = 40, n_items: int = 30) -> sp.csr
         (dict(regularization_mode="per_row"), ValueError, "regularization_mode"),
         (dict(spark="not a session"), TypeError, "spark"),
         (dict(num_blocks=0), ValueError, "num_blocks"),
+        (dict(progress="yes"), TypeError, "progress"),
     ],
 )
 def test_bad_arguments_are_named_before_spark_starts(kwargs, error, words):
@@ -101,7 +102,8 @@ def _solve_users(counts, item_factors, alpha, reg_param):
 def test_fit_starts_and_stops_its_own_session():
     pyspark_sql = pytest.importorskip("pyspark.sql")
     assert pyspark_sql.SparkSession.getActiveSession() is None
-    model = fit_als_spark(_small_counts(), factors=3, regularization=0.1, alpha=1.0, iterations=2, random_state=0)
+    model = fit_als_spark(_small_counts(), factors=3, regularization=0.1, alpha=1.0, iterations=2, random_state=0,
+                          progress=True)
     assert pyspark_sql.SparkSession.getActiveSession() is None
     assert model.user_factors.shape == (40, 3)
     assert model.master == "local[2]"
