@@ -228,25 +228,29 @@ _BLOCK = 64
 @numba.njit(cache=True, nogil=True)
 def _topk_masked(row, k, out_items, out_scores):
     """Top-k of a row whose excluded items are NaN; same order as ``models._topk``
-    (score descending, ties to the lower index). Once k items are held, a block of 64
-    items is skipped unless one of them beats the k-th score: items come in index
-    order, so a later item only enters with a strictly higher score."""
+    (score descending, ties to the lower index).
+
+    Items come in index order, so once k items are held a later item enters only with a
+    score strictly above the k-th (a tie loses on index): blocks of 64 items where no
+    score beats the k-th are skipped after one vectorised comparison, and inside a block
+    one comparison rejects most items.
+    """
     n = row.shape[0]
     filled = 0
+    kth = row[0]  # the k-th best score so far, in the row's precision (valid once filled == k)
     for start in range(0, n, _BLOCK):
         stop = min(start + _BLOCK, n)
-        # the k-th score read from the row keeps the comparison in the row's precision
-        if filled == k and not _any_above(row, start, stop, row[out_items[k - 1]]):
+        if filled == k and not _any_above(row, start, stop, kth):
             continue
         for item in range(start, stop):
             s = row[item]
-            if s != s:
-                continue
             if filled == k:
-                if not _better(s, item, out_scores[k - 1], out_items[k - 1]):
+                if not s > kth:  # also rejects NaN
                     continue
                 pos = k - 1
             else:
+                if s != s:
+                    continue
                 pos = filled
                 filled += 1
             while pos > 0 and _better(s, item, out_scores[pos - 1], out_items[pos - 1]):
@@ -255,15 +259,24 @@ def _topk_masked(row, k, out_items, out_scores):
                 pos -= 1
             out_scores[pos] = s
             out_items[pos] = item
+            if filled == k:
+                kth = row[out_items[k - 1]]
     return filled
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
-def _has_nan(row):
-    found = False
-    for j in range(row.shape[0]):
-        found |= row[j] != row[j]
-    return found
+@numba.njit(cache=True, nogil=True)
+def _copy_count_nan(row):
+    """A copy of ``row`` with one extra slot at the end holding its number of NaNs
+    (one pass: the row is read from memory once)."""
+    n = row.shape[0]
+    out = np.empty(n + 1, dtype=row.dtype)
+    nans = 0
+    for j in range(n):
+        v = row[j]
+        out[j] = v
+        nans += v != v
+    out[n] = nans
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -290,15 +303,15 @@ def evaluate_rows(scores, k, rows, train_indptr, train_indices, test_indptr, tes
     nothing = np.empty(0, dtype=train_indices.dtype)
     for r in numba.prange(n):
         u = rows[r]
-        row = scores[r]
-        if _has_nan(row):
+        masked = _copy_count_nan(scores[r])
+        if masked[n_items] > 0:
             bad[r] = True
             continue
+        masked = masked[:n_items]
         train_items = train_indices[train_indptr[u]:train_indptr[u + 1]]
         test_items = test_indices[test_indptr[u]:test_indptr[u + 1]]
         gains = test_data[test_indptr[u]:test_indptr[u + 1]]
         # training items become NaN: never ranked, never counted
-        masked = row.copy()
         for e in range(train_items.shape[0]):
             masked[train_items[e]] = np.nan
         if want_lists:
