@@ -146,7 +146,7 @@ def test_single_thread_fits_are_bit_for_bit_equal(sim_split):
     b = BPR(**kwargs).fit(train, validation=test)
     assert np.array_equal(a.user_factors, b.user_factors)
     assert np.array_equal(a.item_factors, b.item_factors)
-    assert np.array_equal(a.item_bias, b.item_bias)
+    assert np.array_equal(a.item_biases, b.item_biases)
     assert a.history["loss"] == b.history["loss"]
     assert a.history["validation_auc"] == b.history["validation_auc"]
     c = BPR(**{**kwargs, "random_state": 12}).fit(train)
@@ -166,6 +166,10 @@ def test_learns_on_simulated_data(sim_split):
     assert result["auc"] > 0.75
     assert model.samples_per_second > 0
     assert sum(history["samples"]) == 40 * train.nnz
+    # the method gives the same estimate as the last epoch's record, up to sampling
+    held_out = model.validation_auc(test, n_pairs=20_000, random_state=1)
+    assert held_out == pytest.approx(history["validation_auc"][-1], abs=0.02)
+    assert held_out == model.validation_auc(test, n_pairs=20_000, random_state=1)
 
 
 def test_parallel_fit_learns_too(sim_split):
@@ -180,7 +184,7 @@ def test_scores_include_the_item_bias_and_recommend_skips_seen(sim_split):
     _, train, _ = sim_split
     model = BPR(factors=4, epochs=2, random_state=0, num_threads=1).fit(train)
     users = np.array([0, 5])
-    expected = model.user_factors[users] @ model.item_factors.T + model.item_bias
+    expected = model.user_factors[users] @ model.item_factors.T + model.item_biases
     np.testing.assert_allclose(model.score(users), expected, rtol=1e-6)
     items, scores = model.recommend(0, k=10)
     assert not set(items) & set(train[0].indices)
@@ -188,7 +192,7 @@ def test_scores_include_the_item_bias_and_recommend_skips_seen(sim_split):
     similar, _ = model.similar_items(3, k=5)
     assert 3 not in similar and similar.size == 5
     no_bias = BPR(factors=4, epochs=2, random_state=0, item_bias=False, num_threads=1).fit(train)
-    assert np.all(no_bias.item_bias == 0)
+    assert np.all(no_bias.item_biases == 0)
     as64 = BPR(factors=4, epochs=2, random_state=0, num_threads=1, dtype=np.float64).fit(train)
     assert as64.item_factors.dtype == np.float64
 
@@ -266,6 +270,13 @@ def test_bad_data_is_rejected():
     model = BPR(factors=2, epochs=1, random_state=0, num_threads=1).fit(small_counts())
     with pytest.raises(ValueError, match="user"):
         model.recommend(999)
+    with pytest.raises(ValueError, match="validation"):
+        model.validation_auc(small_counts(n_users=5))
+    # a failed refit leaves the fitted model as it was
+    before = model.item_factors.copy()
+    with pytest.raises(ValueError, match="counts"):
+        model.fit(sp.csr_matrix((30, 20)))
+    assert np.array_equal(model.item_factors, before) and model.recommend(0)[0].size > 0
 
 
 def test_sampled_negative_truth_counts_against_known_truth():

@@ -180,7 +180,7 @@ class BPR(FactorModelBase):
     negatives : negatives drawn per positive (one SGD step each).
     verify_negatives : redraw a negative the user had in training (bounded by ``max_draws``).
     max_draws : draws allowed per negative before the step is skipped.
-    item_bias : learn a popularity offset b_i, added to every score (``item_bias``).
+    item_bias : learn a popularity offset b_i, added to every score (``item_biases``).
     early_stopping : stop after this many epochs without a better validation AUC and keep
         the best epoch's factors (needs ``validation``); None trains every epoch.
     validation_pairs : number of (u, i, j) pairs drawn once to estimate validation AUC.
@@ -192,7 +192,7 @@ class BPR(FactorModelBase):
     dtype : float32 (default, faster) or float64 factors.
 
     After ``fit``: ``user_factors`` (n_users, f), ``item_factors`` (n_items, f),
-    ``item_bias`` (n_items,; zeros without ``item_bias``), and ``history`` (per-epoch
+    ``item_biases`` (n_items,; zeros without ``item_bias``), and ``history`` (per-epoch
     lists: ``loss`` = mean -ln sigmoid(s_ui - s_uj) over every 8th step of the epoch, ``train_order`` = share of sampled pairs already in
     the right order before their step, ``validation_auc``, ``seconds``, ``samples``,
     ``missed`` negatives), ``best_epoch``, ``samples_per_second``.
@@ -292,8 +292,6 @@ class BPR(FactorModelBase):
                 raise ValueError(
                     f"validation must have the shape of counts {counts.shape}, got {validation.shape}"
                 )
-        self._fitted = False
-        self._remember_training(counts)
         rng = p["random_state"]
         n_users, n_items = counts.shape
         f = p["factors"]
@@ -378,14 +376,16 @@ class BPR(FactorModelBase):
         self.history = history
         total_seconds = sum(history["seconds"])
         self.samples_per_second = sum(history["samples"]) / total_seconds if total_seconds > 0 else float("nan")
+        # only now does the model change: a fit that fails leaves the previous one intact
+        self._remember_training(counts)
         self.user_factors = user_factors
         self.item_factors = item_factors
-        self.item_bias = item_bias
+        self.item_biases = item_bias
         self._fitted = True
         return self
 
     def _score_rows(self, users: np.ndarray) -> np.ndarray:
-        return self.user_factors[users] @ self.item_factors.T + self.item_bias
+        return self.user_factors[users] @ self.item_factors.T + self.item_biases
 
     def validation_auc(self, validation: Any, n_pairs: int = 20_000, random_state: Any = 0) -> float:
         """Sampled AUC on held-out pairs: share of (u, i held out, j unseen) with s_ui > s_uj."""
@@ -403,7 +403,7 @@ class BPR(FactorModelBase):
         pairs = validation_pairs(_user_of(validation), validation.indices.astype(np.int32),
                                  seen.indptr.astype(np.int64), seen.indices.astype(np.int32),
                                  self.n_items, n_pairs, 50, seed)
-        return float(pairs_auc(self.user_factors, self.item_factors, self.item_bias, *pairs))
+        return float(pairs_auc(self.user_factors, self.item_factors, self.item_biases, *pairs))
 
     def copy(self) -> "BPR":
         return copy.deepcopy(self)
