@@ -151,6 +151,9 @@ def test_single_thread_fits_are_bit_for_bit_equal(sim_split):
     assert a.history["validation_auc"] == b.history["validation_auc"]
     c = BPR(**{**kwargs, "random_state": 12}).fit(train)
     assert not np.array_equal(a.item_factors, c.item_factors)
+    # an estimator can be fitted again: same parameters, same seed, same model
+    a.fit(train, validation=test)
+    assert np.array_equal(a.item_factors, b.item_factors)
 
 
 def test_learns_on_simulated_data(sim_split):
