@@ -32,7 +32,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-dev
-	$(PIP) install -e '.[dev,spark]'
+	$(PIP) install -e '.[dev,spark,bench]'
 	@touch $@
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-dev
