@@ -238,6 +238,7 @@ def parse(argv):
     parser.add_argument("--ndcg-datasets", default=None, help="default: the same as --datasets")
     parser.add_argument("--eval-users", type=int, default=5000, help="users sampled for NDCG@10")
     parser.add_argument("--no-compile", action="store_true", help="skip the compile-time measurement")
+    parser.add_argument("--no-timing", action="store_true", help="skip the seconds-per-iteration table")
     parser.add_argument("--no-implicit", action="store_true", help="time ours only")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -284,12 +285,14 @@ def main(argv=None) -> int:
           f"{'in-process' if in_process else 'one child process per measurement'}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench_als_") as tmp:
         folder = Path(tmp)
-        paths = prepare_data(args, folder)
+        want_ndcg = args.ndcg_iterations > 0 and bool(args.ndcg_solvers)
+        needed = sorted(set(([] if args.no_timing else args.datasets) + (args.ndcg_datasets if want_ndcg else [])))
+        paths = prepare_data(argparse.Namespace(datasets=needed, synthetic_nnz=args.synthetic_nnz), folder)
         header = (f"{'data':<10} {'f':>4} {'solver':<9} {'threads':>7} {'ours s/it':>10} {'impl s/it':>10} "
                   f"{'ratio':>6} {'target':>6} {'ours MB':>8} {'impl MB':>8}")
         print("\n" + header + "\n" + "-" * len(header), flush=True)
         rows_ok = True
-        for name in args.datasets:
+        for name in ([] if args.no_timing else args.datasets):
             for factors in args.factors:
                 for solver in args.solvers:
                     for threads in args.threads:
@@ -318,7 +321,7 @@ def main(argv=None) -> int:
                 second = run_child({"kind": "compile"}, extra_env=env)["seconds"]
             print(f"\nnumba compile (import + tiny fit with both solvers + recommend, fresh cache dir): "
                   f"first process {first:.1f} s, second process {second:.2f} s (target < 2 s)", flush=True)
-        if args.ndcg_iterations > 0 and args.ndcg_solvers:
+        if want_ndcg:
             factors = 64 if 64 in args.factors else args.factors[0]
             print(f"\nNDCG@10, 80/20 per-user split (seed 0), {factors} factors, {args.ndcg_iterations} iterations, "
                   f"up to {args.eval_users} users sampled.\n'implicit' starts from its own factors (uniform "
@@ -326,8 +329,7 @@ def main(argv=None) -> int:
                   f"in our order (items first), i.e. the same sequence of problems")
             print(f"{'data':<10} {'solver':<9} {'ours':>7} {'implicit':>9} {'diff %':>7} {'matched':>8} {'diff %':>7}")
             for name in args.ndcg_datasets:
-                path = paths.get(name) or prepare_data(argparse.Namespace(
-                    datasets=[name], synthetic_nnz=args.synthetic_nnz), folder)[name]
+                path = paths[name]
                 for solver in args.ndcg_solvers:
                     values = {}
                     for library in libraries + (["implicit-matched"] if have_implicit else []):
