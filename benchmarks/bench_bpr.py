@@ -109,7 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=10, help="epochs per timed fit")
     parser.add_argument("--quality-epochs", type=int, default=100)
     parser.add_argument("--factors", type=int, default=64)
+    parser.add_argument("--threading-layer", choices=("default", "omp", "tbb", "workqueue"),
+                        default="default", help="numba's threading layer (default: numba's choice)")
     args = parser.parse_args(argv)
+    if args.threading_layer != "default":
+        os.environ["NUMBA_THREADING_LAYER"] = args.threading_layer
+        if "numba" in sys.modules:  # imported already: set it before the first parallel call
+            sys.modules["numba"].config.THREADING_LAYER = args.threading_layer
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):  # BLAS on one thread even when imported late (smoke tests)
@@ -158,6 +164,7 @@ def _run(args) -> int:
             print(f"{data_name:<16}{learning_rate:>6}{q['ours (uniform)']:>16.4f}"
                   f"{q['ours (popularity)']:>19.4f}{q['implicit']:>10.4f}"
                   f"{q['ours (uniform)'] - q['implicit']:>+17.4f}")
+    print(f"numba threading layer: {numba.threading_layer()}")
     return 0
 
 
