@@ -25,7 +25,8 @@
 #
 # * `Y`: item factors, float array `n_items x f`; `YtY`: the precomputed `Y.T @ Y` (`f x f`);
 # * `items`: the indices of the items user u interacted with; `counts`: their counts r_ui
-#   (same length, >= 0); `alpha` and `regularization` (lambda): numbers >= 0;
+#   (same length, >= 0; a listed item with a count of 0 has p_ui = 0 and c_ui = 1);
+#   `alpha` and `regularization` (lambda): numbers >= 0;
 # * return x_u as a float64 array of length f.
 #
 # Rules: use the `YtY` you are given (do not recompute `Y.T @ Y`), touch only the rows

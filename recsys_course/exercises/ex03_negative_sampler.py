@@ -19,7 +19,8 @@
 # * return a numpy integer array of `n` item indices, drawn **uniformly with replacement**
 #   from the items the user never interacted with.
 #
-# Raise `ValueError` when `user` is not a row of the matrix, when `n` is negative, or when the
+# Raise `ValueError` when `user` is not a row of the matrix (`0 <= user < n_users`; no
+# negative indices), when `n` is negative, or when the
 # user has interacted with every item (there is nothing to draw). Use numpy and scipy only;
 # do not import `recsys_course`.
 

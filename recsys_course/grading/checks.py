@@ -229,8 +229,10 @@ def _ex01_default_alpha(rng):
 def _ex01_bad_input(rng):
     specs = [call(arr([[1, -2], [0, 3]], "int64"), 40.0),
              call(arr([[1.0, float("nan")]]), 40.0),
-             call(arr([[1, 2]], "int64"), -1.0)]
-    cases = ["a negative count", "a NaN count", "a negative alpha"]
+             call(arr([[float("inf"), 2.0]]), 40.0),
+             call(arr([[1, 2]], "int64"), -1.0),
+             call(arr([[1, 2]], "int64"), float("nan"))]
+    cases = ["a negative count", "a NaN count", "an infinite count", "a negative alpha", "a NaN alpha"]
 
     def judge(out):
         return fraction_report([raises_value_error(o, c) for o, c in zip(out, cases)], "each bad input must raise ValueError")
@@ -300,10 +302,12 @@ def _ex02_random(rng):
     for _ in range(4):
         n_items, f = int(rng.integers(50, 400)), int(rng.integers(2, 12))
         Y = _factors(rng, n_items, f)
-        items, counts = _user(rng, n_items, int(rng.integers(1, 20)))
+        items, counts = _user(rng, n_items, int(rng.integers(2, 20)))
         specs.append(call(Y, {"t": "gram", "of": Y}, items, counts,
                           float(np.round(rng.uniform(0.5, 50), 2)), float(np.round(rng.uniform(0.01, 5), 3))))
-    return Plan(specs, _als_judge(specs, "4 random catalogues, alphas and lambdas"))
+    # The last user lists one item with a count of 0 (a stored zero): p_ui = 0 and c_ui = 1 there.
+    specs[-1]["args"][3]["data"][0] = 0.0
+    return Plan(specs, _als_judge(specs, "4 random catalogues, alphas and lambdas; one listed item has a count of 0"))
 
 
 def _ex02_uses_yty(rng):
@@ -351,8 +355,10 @@ def _ex02_large(rng):
 def _ex02_mismatch(rng):
     Y = _factors(rng, 20, 3)
     specs = [call(Y, {"t": "gram", "of": Y}, arr([1, 2, 3], "int64"), arr([1.0, 2.0]), 40.0, 0.1),
-             call(Y, {"t": "gram", "of": Y}, arr([1, 25], "int64"), arr([1.0, 2.0]), 40.0, 0.1)]
-    cases = ["items and counts of different lengths", "an item index outside the catalogue"]
+             call(Y, {"t": "gram", "of": Y}, arr([1, 25], "int64"), arr([1.0, 2.0]), 40.0, 0.1),
+             call(Y, {"t": "gram", "of": Y}, arr([-1, 4], "int64"), arr([1.0, 2.0]), 40.0, 0.1)]
+    cases = ["items and counts of different lengths", "an item index outside the catalogue",
+             "a negative item index"]
 
     def judge(out):
         return fraction_report([raises_value_error(o, c) for o, c in zip(out, cases)], "each bad input must raise ValueError")
@@ -436,7 +442,17 @@ def _ex03_uniform(rng):
     dense[1] = rng.integers(1, 5, size=n_items)
     dense[1, unseen] = 0
     n = 40_000
-    spec = call(csr(dense), 1, n, {"t": "rng", "seed": seed(rng)})
+    matrix = csr(dense)
+    # Five of the unseen items are *stored* with the value 0 (a stored zero, not an interaction):
+    # they must be drawn like every other unseen item.
+    stored_zeros = np.sort(rng.choice(unseen, size=5, replace=False))
+    row = sorted(set(np.flatnonzero(dense[1]).tolist()) | set(stored_zeros.tolist()))
+    data = [float(dense[1, j]) for j in row]
+    start, end = matrix["indptr"][1], matrix["indptr"][2]
+    matrix["indices"][start:end] = row
+    matrix["data"][start:end] = data
+    matrix["indptr"] = matrix["indptr"][:2] + [i + len(stored_zeros) for i in matrix["indptr"][2:]]
+    spec = call(matrix, 1, n, {"t": "rng", "seed": seed(rng)})
 
     def judge(out):
         got, why = _draws(out[0])
@@ -444,9 +460,14 @@ def _ex03_uniform(rng):
             return 0.0, why
         if got.size != n or got.min() < 0 or got.max() >= n_items:
             return 0.0, "wrong length or indices outside the catalogue"
-        frequency = np.bincount(got, minlength=n_items)[unseen] / n
+        counts = np.bincount(got, minlength=n_items)
+        frequency = counts[unseen] / n
         if frequency.sum() < 0.999:
             return 0.0, "some draws are items the user interacted with"
+        if np.any(counts[stored_zeros] == 0):
+            missed = int(stored_zeros[np.flatnonzero(counts[stored_zeros] == 0)[0]])
+            return 0.0, (f"item {missed} is stored in the matrix with the value 0, which is not an interaction, "
+                         "but it was never drawn (only a stored, positive entry means 'interacted')")
         worst = float(np.max(np.abs(frequency * len(unseen) - 1)))
         if worst <= 0.12:  # expected 2000 draws per item, sd about 44: 12% is about 5.4 sd
             return 1.0, f"all 20 unseen items drawn about equally often (largest deviation {worst:.0%})"
@@ -494,8 +515,9 @@ def _ex03_nothing_left(rng):
 def _ex03_bad_args(rng):
     dense = _interactions(rng, 4, 12, 0.3)
     specs = [call(csr(dense), 4, 5, {"t": "rng", "seed": 1}),
+             call(csr(dense), -1, 5, {"t": "rng", "seed": 1}),
              call(csr(dense), 1, -1, {"t": "rng", "seed": 1})]
-    cases = ["user equal to the number of users", "a negative n"]
+    cases = ["user equal to the number of users", "a negative user", "a negative n"]
 
     def judge(out):
         return fraction_report([raises_value_error(o, c) for o, c in zip(out, cases)], "each bad input must raise ValueError")
@@ -562,8 +584,10 @@ def _ex04_edges(rng):
     below = np.concatenate([rng.choice(rest, size=3, replace=False), relevant[:1]])
     specs = [call(arr(perfect, "int64"), arr(relevant, "int64"), 5),
              call(arr(below, "int64"), arr(relevant, "int64"), 3),
-             call(arr(perfect, "int64"), [], 5)]
-    return Plan(specs, _ndcg_judge(specs, "perfect ranking, a hit below k, nothing relevant"))
+             call(arr(perfect, "int64"), [], 5),
+             call(arr(perfect, "int64"), arr(relevant, "int64"), 3)]
+    return Plan(specs, _ndcg_judge(specs, "perfect ranking, a hit below k, nothing relevant, "
+                                          "a perfect top 3 with 4 relevant items (IDCG has min(k, relevant) hits)"))
 
 
 def _ex04_repeats(rng):
@@ -575,8 +599,8 @@ def _ex04_repeats(rng):
 
 
 def _ex04_bad_k(rng):
-    specs = [call([1, 2, 3], [2], 0), call([1, 2, 3], [2], -3)]
-    cases = ["k = 0", "k = -3"]
+    specs = [call([1, 2, 3], [2], 0), call([1, 2, 3], [2], -3), call([1, 2, 3], [2], 2.5)]
+    cases = ["k = 0", "k = -3", "k = 2.5"]
 
     def judge(out):
         return fraction_report([raises_value_error(o, c) for o, c in zip(out, cases)], "each bad k must raise ValueError")
@@ -591,7 +615,7 @@ CHECKS: dict[str, list[Check]] = {
         Check("random counts and alphas", 3, _ex01_random),
         Check("lists, 1-d, float and column inputs give float64", 2, _ex01_shapes),
         Check("default alpha is 40", 1, _ex01_default_alpha),
-        Check("rejects negative / NaN counts and negative alpha", 1, _ex01_bad_input),
+        Check("rejects negative / NaN / inf counts and negative / NaN alpha", 1, _ex01_bad_input),
         Check("right answer, caller's array unchanged", 1, _ex01_unchanged),
     ],
     "ex02": [
@@ -616,7 +640,7 @@ CHECKS: dict[str, list[Check]] = {
         Check("k longer than the list", 1, _ex04_long_k),
         Check("perfect, below-k and empty cases", 2, _ex04_edges),
         Check("repeated relevant items, sets", 1, _ex04_repeats),
-        Check("rejects k < 1", 1, _ex04_bad_k),
+        Check("rejects k < 1 and a non-integer k", 1, _ex04_bad_k),
     ],
 }
 
