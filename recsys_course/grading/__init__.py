@@ -188,6 +188,15 @@ def grade_submission(
     from .checks import plans_for
     from .sandbox import run_in_sandbox
 
+    import os
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or pathlib.Path naming one .ipynb or .py file, got {path!r}")
+    if Path(path).is_dir():
+        raise SubmissionError(f"path {str(path)!r} is a folder: grade_submission grades one file "
+                              "(grade_paths, or `recsys-course grade FOLDER`, grades every file in a folder)")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise TypeError(f"seed must be None or an integer >= 0, got {seed!r}")
     if exercise is None:
         try:
             exercise = exercise_for_file(path)

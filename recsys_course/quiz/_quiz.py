@@ -201,6 +201,9 @@ class Quiz:
 
     # ------------------------------------------------------------------ checking
     def feedback_for(self, question_id: str, answer: Any) -> Feedback:
+        if not isinstance(question_id, str) or question_id not in self._by_id:
+            raise ValueError(f"question_id must be one of this quiz's ids ({', '.join(self._by_id)}), "
+                             f"got {question_id!r}")
         question = self[question_id]
         if answer is None:
             return Feedback(question.id, False, False, "", question.answer_text(), question.explanation)
