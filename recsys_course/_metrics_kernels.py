@@ -214,15 +214,25 @@ def _full_metrics_sorted(masked, n_candidates, test_items, test_gains):
     return auc, weighted, weight
 
 
-@numba.njit(cache=True, nogil=True)
-def _any_above(row, start, stop, threshold):
-    count = 0
-    for j in range(start, stop):
-        count += row[j] > threshold  # NaN compares False; a count vectorises, an early exit not
-    return count > 0
+@numba.njit(cache=True, nogil=True, inline="always")
+def _insert(s, item, k, filled, out_items, out_scores):
+    """Put (s, item) into the sorted top list (score descending, ties to the lower index);
+    ``filled`` slots are in use, and a full list drops its last entry."""
+    if filled == k:
+        pos = k - 1
+    else:
+        pos = filled
+        filled += 1
+    while pos > 0 and _better(s, item, out_scores[pos - 1], out_items[pos - 1]):
+        out_scores[pos] = out_scores[pos - 1]
+        out_items[pos] = out_items[pos - 1]
+        pos -= 1
+    out_scores[pos] = s
+    out_items[pos] = item
+    return filled
 
 
-_BLOCK = 64
+_PREFIX = 256
 
 
 @numba.njit(cache=True, nogil=True)
@@ -230,37 +240,44 @@ def _topk_masked(row, k, out_items, out_scores):
     """Top-k of a row whose excluded items are NaN; same order as ``models._topk``
     (score descending, ties to the lower index).
 
-    Items come in index order, so once k items are held a later item enters only with a
-    score strictly above the k-th (a tie loses on index): blocks of 64 items where no
-    score beats the k-th are skipped after one vectorised comparison, and inside a block
-    one comparison rejects most items.
+    The first items (a prefix of at least 256) fill the list by insertion. Items come
+    in index order, so afterwards an item can only enter with a score strictly above
+    the current k-th (a tie loses on index): one branch-free pass collects the items
+    scoring above the prefix's k-th, and only those few are inserted.
     """
     n = row.shape[0]
     filled = 0
-    kth = row[0]  # the k-th best score so far, in the row's precision (valid once filled == k)
-    for start in range(0, n, _BLOCK):
-        stop = min(start + _BLOCK, n)
-        if filled == k and not _any_above(row, start, stop, kth):
+    prefix = min(n, max(_PREFIX, 4 * k))
+    for item in range(prefix):
+        s = row[item]
+        if s != s:
             continue
-        for item in range(start, stop):
+        if filled == k and not _better(s, item, out_scores[k - 1], out_items[k - 1]):
+            continue
+        filled = _insert(s, item, k, filled, out_items, out_scores)
+    if prefix == n:
+        return filled
+    if filled < k:  # many NaN in the prefix: finish one item at a time
+        for item in range(prefix, n):
             s = row[item]
-            if filled == k:
-                if not s > kth:  # also rejects NaN
-                    continue
-                pos = k - 1
-            else:
-                if s != s:
-                    continue
-                pos = filled
-                filled += 1
-            while pos > 0 and _better(s, item, out_scores[pos - 1], out_items[pos - 1]):
-                out_scores[pos] = out_scores[pos - 1]
-                out_items[pos] = out_items[pos - 1]
-                pos -= 1
-            out_scores[pos] = s
-            out_items[pos] = item
-            if filled == k:
-                kth = row[out_items[k - 1]]
+            if s != s:
+                continue
+            if filled == k and not _better(s, item, out_scores[k - 1], out_items[k - 1]):
+                continue
+            filled = _insert(s, item, k, filled, out_items, out_scores)
+        return filled
+    kth = row[out_items[k - 1]]  # in the row's precision
+    candidates = np.empty(n - prefix, dtype=np.int64)
+    c = 0
+    for item in range(prefix, n):
+        candidates[c] = item
+        c += row[item] > kth  # NaN compares False
+    for t in range(c):
+        item = candidates[t]
+        s = row[item]
+        if s > kth:
+            filled = _insert(s, item, k, filled, out_items, out_scores)
+            kth = row[out_items[k - 1]]
     return filled
 
 

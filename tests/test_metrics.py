@@ -368,3 +368,25 @@ def test_ndcg_and_map_agree_with_implicit_library():
     sizes = np.diff(test.indptr)[result["users"]]
     hits = result["per_user"]["precision"] * 5
     assert hits.sum() / np.minimum(5, sizes).sum() == pytest.approx(theirs["precision"], abs=1e-6)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_top_k_on_long_rows_matches_brute_force(ties):
+    # long rows take the prefix-then-candidates path of the top-k kernel; user 0 has its
+    # whole prefix in train (the slow path), user 1 nothing at all in train
+    rng = np.random.default_rng(11)
+    n_users, n_items = 30, 700
+    scores = rng.integers(0, 50, size=(n_users, n_items)).astype(np.float32) if ties \
+        else rng.normal(size=(n_users, n_items)).astype(np.float32)
+    train = rng.random((n_users, n_items)) < 0.3
+    train[0, :300] = True
+    train[1] = False
+    test = (rng.random((n_users, n_items)) < 0.05) & ~train
+    test[:, 650] = ~train[:, 650]
+    train, test = sp.csr_matrix(train.astype(float)), sp.csr_matrix(test.astype(float))
+    for k in (1, 10, 40):
+        want = brute(scores.astype(float), test, train, k)
+        got = m.evaluate(FixedScores(scores).fit(train), train, test, k=k,
+                         metrics=["precision", "map", "ndcg", "coverage"])
+        for name in ("precision", "map", "ndcg", "coverage"):
+            assert got[name] == pytest.approx(want[name]), (k, name)
