@@ -12,6 +12,16 @@ __all__ = ["QuizWidget"]
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
+# ipywidgets draws radio options at a fixed row height, so a label that wraps onto a second
+# line runs into the next option. Let quiz rows grow with their text instead.
+_STYLE = """<style>
+.rc-quiz .widget-radio-box label { height: auto !important; display: grid !important;
+  grid-template-columns: auto 1fr; column-gap: 6px; align-items: start;
+  line-height: 1.35; white-space: normal; margin-bottom: 4px; }
+.rc-quiz .widget-radio-box label input { order: -1; margin: 2px 0 0 0; }
+.rc-quiz .widget-checkbox label, .rc-quiz .widget-checkbox { height: auto !important; white-space: normal; }
+</style>"""
+
 
 class _Row:
     """One question: prompt, input, Check button, feedback."""
@@ -59,7 +69,8 @@ class QuizWidget:
         self.score = widgets.HTML(self._score_text())
         self.rows = {q.id: _Row(i, q, self._check) for i, q in enumerate(quiz.questions, start=1)}
         title = widgets.HTML(f"<h3>{html.escape(quiz.title)}</h3>")
-        self.box = widgets.VBox([title, self.score, *[row.box for row in self.rows.values()]])
+        self.box = widgets.VBox([widgets.HTML(_STYLE), title, self.score, *[row.box for row in self.rows.values()]])
+        self.box.add_class("rc-quiz")
 
     def _score_text(self) -> str:
         right = sum(self.results.values())
