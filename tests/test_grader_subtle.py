@@ -136,3 +136,24 @@ def test_subtle_mistake_loses_its_check_and_says_why(tmp_path, name):
         assert word in target.output, f"{name}: feedback {target.output!r} does not mention {word!r}"
     # the mistake is subtle: it loses that check (and perhaps a related one), not everything
     assert result.score >= 0.6 * result.max_score, (name, result.score)
+
+
+def test_cli_output_into_a_closed_pipe_is_not_a_traceback(tmp_path):
+    """`recsys-course grade ... | head`: the reader leaves early; no traceback, reports still written."""
+    import subprocess
+    import sys
+
+    from recsys_course.exercises import EXERCISES
+
+    report = tmp_path / "report.json"
+    stub = EXERCISES["ex04"].notebook_name
+    root = EXERCISES["ex04"].source_path.parents[2]
+    command = [sys.executable, "-m", "recsys_course.cli", "grade", str(root / "exercises" / stub),
+               "--seed", "0", "--json", str(report)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    process.stdout.close()  # the reader is gone before the grader prints anything (like `| head -0`)
+    stderr = process.stderr.read().decode()
+    process.wait(timeout=120)
+    process.stderr.close()
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    assert report.exists()

@@ -66,6 +66,19 @@ def _expand(paths: list[str]) -> list[Path]:
     return files
 
 
+def _say(text: str) -> None:
+    """print, but a reader that went away (``recsys-course grade ... | head``) is no error:
+    the rest of the output is dropped and the reports are still written."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     from . import SubmissionError, grade_paths
     from .report import format_result, format_summary, write_csv, write_json
@@ -85,16 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     results = grade_paths(files, args.exercise, timeout=args.timeout, memory_mb=args.memory, seed=args.seed)
     if not args.quiet:
         for result in results:
-            print(format_result(result, show_output=args.show_output))
+            _say(format_result(result, show_output=args.show_output))
     if len(results) > 1 or args.quiet:
-        print(format_summary(results))
+        _say(format_summary(results))
     try:
         if args.json:
             write_json(results, args.json)
-            print(f"wrote {args.json}")
+            _say(f"wrote {args.json}")
         if args.csv:
             write_csv(results, args.csv)
-            print(f"wrote {args.csv}")
+            _say(f"wrote {args.csv}")
     except OSError as err:
         print(f"cannot write the report: {err}", file=sys.stderr)
         return 2
