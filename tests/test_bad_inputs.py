@@ -405,3 +405,18 @@ def test_bpr_fits_when_one_user_has_every_item():
 def test_quiz_unanswered_is_not_an_error(ctx):
     result = ctx.quiz.check({"q1-confidence-481": None})
     assert "not answered" in result.report()
+
+
+@pytest.mark.parametrize("args", [["quiz", "--list"]])
+def test_cli_into_a_closed_pipe_is_not_a_traceback(args):
+    """`recsys-course quiz --list | head -0`: the reader is gone before anything is printed."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "recsys_course.cli", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    process.wait(timeout=60)
+    process.stderr.close()
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr

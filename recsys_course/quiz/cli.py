@@ -95,6 +95,19 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    try:
+        return _main(argv, stdin=stdin, stdout=stdout)
+    except BrokenPipeError:  # `recsys-course quiz --list | head`: the reader left; not an error
+        if stdout is None:
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        return 0
+
+
+def _main(argv: list[str] | None, *, stdin: TextIO | None, stdout: TextIO | None) -> int:
     source = stdin if stdin is not None else sys.stdin
     out = stdout if stdout is not None else sys.stdout
     argv = list(sys.argv[1:] if argv is None else argv)
