@@ -420,3 +420,17 @@ def test_cli_into_a_closed_pipe_is_not_a_traceback(args):
     process.wait(timeout=60)
     process.stderr.close()
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
+def test_a_split_that_would_leave_test_empty_is_refused():
+    counts = _counts()
+    largest = int(np.diff(counts.indptr).max())
+    with pytest.raises(ValueError, match=rf"k must be smaller .*k={largest}"):
+        leave_k_out(counts, k=largest, random_state=0)
+    assert leave_k_out(counts, k=largest - 1, random_state=0).test.nnz > 0
+    with pytest.raises(ValueError, match=rf"min_interactions={largest + 1} leaves no user"):
+        train_test_split(counts, min_interactions=largest + 1, random_state=0)
+    assert train_test_split(counts, min_interactions=largest, random_state=0).test.nnz > 0
+    singles = sp.csr_matrix(np.eye(4))  # every user has one item: nothing can be held out
+    with pytest.raises(ValueError, match=r"min_interactions=2 leaves no user"):
+        train_test_split(singles, random_state=0)

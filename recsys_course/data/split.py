@@ -71,6 +71,10 @@ def train_test_split(counts, test_fraction: float = 0.2, random_state=None, min_
     per_user = np.diff(counts.indptr)
     quota = np.clip(np.rint(per_user * test_fraction).astype(np.int64), 1, np.maximum(per_user - 1, 0))
     quota[per_user < min_interactions] = 0
+    if not quota.any():
+        raise ValueError(f"min_interactions={min_interactions} leaves no user to split: the largest user has "
+                         f"{per_user.max()} items, and a user needs at least max(2, min_interactions) items "
+                         "to keep one in train and hold one out")
     return _split_by_quota(counts, quota, rng)
 
 
@@ -81,4 +85,7 @@ def leave_k_out(counts, k: int = 1, random_state=None) -> Split:
     rng = check_random_state(random_state)
     per_user = np.diff(counts.indptr)
     quota = np.where(per_user > k, k, 0).astype(np.int64)
+    if not quota.any():
+        raise ValueError(f"k must be smaller than some user's number of items, got k={k}: the largest user "
+                         f"has {per_user.max()} items, so no user could keep one in train")
     return _split_by_quota(counts, quota, rng)
