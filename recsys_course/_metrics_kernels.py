@@ -118,19 +118,17 @@ def _full_metrics(masked, n_candidates, test_items, test_gains):
         return _full_metrics_sorted(masked, n_candidates, test_items, test_gains)
     one = np.ones_like(masked[:1])[0]  # 1 and 0 in the scores' precision
     zero = one - one
+    test_scores = np.empty(m, dtype=masked.dtype)  # contiguous: the m x m counts vectorise
+    for t in range(m):
+        test_scores[t] = masked[test_items[t]]
     n_negatives = n_candidates - m
     weighted = 0.0
     weight = 0.0
     won = 0.0
     for t in range(m):
-        s = masked[test_items[t]]
+        s = test_scores[t]
         above, tied = _count_vs(masked, n_items, s, one, zero)
-        test_above = 0
-        test_tied = 0
-        for q in range(m):
-            other = masked[test_items[q]]
-            test_above += other > s
-            test_tied += other == s
+        test_above, test_tied = _count_vs(test_scores, m, s, one, zero)
         if n_candidates > 1:
             percentile = (above + 0.5 * (tied - 1)) / (n_candidates - 1.0)
         else:
