@@ -434,3 +434,21 @@ def test_a_split_that_would_leave_test_empty_is_refused():
     singles = sp.csr_matrix(np.eye(4))  # every user has one item: nothing can be held out
     with pytest.raises(ValueError, match=r"min_interactions=2 leaves no user"):
         train_test_split(singles, random_state=0)
+
+
+def test_huge_k_is_cut_to_the_catalogue(small_counts):
+    from recsys_course.models import ImplicitALS, Popularity
+
+    for model in (Popularity().fit(small_counts),
+                  ImplicitALS(factors=4, iterations=2, random_state=0, progress=False).fit(small_counts)):
+        items, scores = model.recommend(0, k=10**12, filter_seen=False)
+        assert items.size == small_counts.shape[1]
+        batch_items, _ = model.recommend_batch([0, 1], k=10**12)
+        assert batch_items.shape == (2, small_counts.shape[1])
+
+
+def test_popularity_has_no_similar_items_and_says_so(small_counts):
+    from recsys_course.models import Popularity
+
+    with pytest.raises(TypeError, match="Popularity .* no similar_items"):
+        Popularity().fit(small_counts).similar_items(0)

@@ -89,28 +89,31 @@ class RecommenderBase:
     def recommend_batch(self, users: Any, k: int = 10, filter_seen: bool = True):
         """Top-k for many users at once: arrays ``(len(users), k)`` of items and scores.
 
-        Slots that cannot be filled (a user who has seen almost everything) hold item -1
-        and score -inf.
+        ``k`` larger than the catalogue is cut to the number of items. Slots that cannot be
+        filled (a user who has seen almost everything) hold item -1 and score -inf.
         """
         users = self._check_users(users)
-        k = check_int(k, "k", minimum=1)
+        k = min(check_int(k, "k", minimum=1), self.n_items)
         filter_seen = check_bool(filter_seen, "filter_seen")
-        k_eff = min(k, self.n_items)
         out_items = np.full((users.size, k), -1, dtype=np.int64)
         out_scores = np.full((users.size, k), -np.inf, dtype=np.float64)
         for start in range(0, users.size, self._batch_rows):
             chunk = users[start:start + self._batch_rows]
             scores = self._score_rows(chunk)
             if filter_seen:
-                items, best = top_k(scores, k_eff, exclude=self._train, rows=chunk)
+                items, best = top_k(scores, k, exclude=self._train, rows=chunk)
             else:
-                items, best = top_k(scores, k_eff)
-            out_items[start:start + chunk.size, :k_eff] = items
-            out_scores[start:start + chunk.size, :k_eff] = best
+                items, best = top_k(scores, k)
+            out_items[start:start + chunk.size] = items
+            out_scores[start:start + chunk.size] = best
         return out_items, out_scores
 
-    def similar_items(self, item: Any, k: int = 10):  # pragma: no cover - per model
-        raise NotImplementedError(f"{type(self).__name__} has no item similarity")
+    def similar_items(self, item: Any, k: int = 10):
+        """Models without item vectors (popularity) have no notion of similar items."""
+        raise TypeError(
+            f"{type(self).__name__} ranks items without item vectors, so it has no similar_items; "
+            "use ItemKNN or a factor model (ImplicitALS, BPR)"
+        )
 
 
 class FactorModelBase(RecommenderBase):
