@@ -56,7 +56,7 @@ def ratings_to_counts(ratings: Any, weights: Mapping[Any, float]) -> sp.csr_matr
         key = check_float(key, "weights key")
         table[key] = check_float(value, f"weights[{key:g}]", minimum=0.0)
     values = np.unique(ratings.data)
-    missing = [v for v in values if float(v) not in table]
+    missing = [float(v) for v in values if float(v) not in table]
     if missing:
         raise ValueError(
             f"weights must give a weight for every rating in ratings; missing {missing[:5]} "
