@@ -40,7 +40,7 @@ import numpy as np
 
 # %% solution
 def als_user_update(Y, YtY, items, counts, alpha, regularization):
-    """Solve (YtY + Y_u'(C_u - I)Y_u + lambda I) x_u = Y_u' C_u p_u for one user."""
+    """Solve (YtY + Y_u'(C^u - I)Y_u + lambda I) x_u = Y_u' C^u p(u) for one user."""
     ### BEGIN SOLUTION
     Y = np.asarray(Y, dtype=np.float64)
     YtY = np.asarray(YtY, dtype=np.float64)
