@@ -99,7 +99,30 @@ def _draw_negative(state, u, indices, lo, hi, bits, words, n_items, cdf, verify,
     return state, -1
 
 
-@numba.njit(cache=True, parallel=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, inline="always")
+def _margin(user_factors, item_factors, u, i, j, n_factors, zero):
+    """x_u . (y_i - y_j) summed in a fixed order: eight running sums over the factors, then
+    a fixed tree. No fast-math reordering, so the result does not depend on the CPU's
+    vector width (the same seed gives the same model on any machine), while the eight
+    independent sums still map onto one vector register."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+    blocks = n_factors // 8
+    for b in range(blocks):
+        f = 8 * b
+        s0 += user_factors[u, f] * (item_factors[i, f] - item_factors[j, f])
+        s1 += user_factors[u, f + 1] * (item_factors[i, f + 1] - item_factors[j, f + 1])
+        s2 += user_factors[u, f + 2] * (item_factors[i, f + 2] - item_factors[j, f + 2])
+        s3 += user_factors[u, f + 3] * (item_factors[i, f + 3] - item_factors[j, f + 3])
+        s4 += user_factors[u, f + 4] * (item_factors[i, f + 4] - item_factors[j, f + 4])
+        s5 += user_factors[u, f + 5] * (item_factors[i, f + 5] - item_factors[j, f + 5])
+        s6 += user_factors[u, f + 6] * (item_factors[i, f + 6] - item_factors[j, f + 6])
+        s7 += user_factors[u, f + 7] * (item_factors[i, f + 7] - item_factors[j, f + 7])
+    for f in range(8 * blocks, n_factors):
+        s0 += user_factors[u, f] * (item_factors[i, f] - item_factors[j, f])
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+@numba.njit(cache=True, parallel=True)
 def bpr_epoch(user_factors, item_factors, item_bias, use_bias, user_of, indptr, indices, bits,
               n_items, samples_per_stream, negatives, learning_rate, regularization, cdf,
               verify, max_tries, loss_every, seeds, stats):
@@ -166,9 +189,8 @@ def bpr_epoch(user_factors, item_factors, item_bias, use_bias, user_of, indptr, 
                 if j < 0:
                     missed += 1.0
                     continue
-                z = item_bias[i] - item_bias[j]
-                for f in range(n_factors):
-                    z += user_factors[u, f] * (item_factors[i, f] - item_factors[j, f])
+                z = item_bias[i] - item_bias[j] + _margin(user_factors, item_factors, u, i, j,
+                                                          n_factors, zero)
                 if z > zero:
                     correct += 1.0
                 # g = d ln sigmoid(z) / dz = sigmoid(-z): near 0 once the pair is in order
