@@ -426,3 +426,15 @@ def test_sandbox_runs_unprivileged_in_a_temp_dir(tmp_path):
 def test_every_exercise_has_its_reference_source():
     for exercise in EXERCISES.values():
         assert any(c.kind == "solution" for c in parse_cells(exercise.source_path))
+
+
+def test_check_plans_build_for_any_seed():
+    """The grader draws fresh inputs per run: no seed may make building a check fail."""
+    import numpy as np
+
+    from recsys_course.grading.checks import CHECKS, plans_for
+
+    for exercise in CHECKS:
+        for seed in range(300):
+            built = plans_for(exercise, np.random.default_rng(seed))
+            assert len(built) == len(CHECKS[exercise])

@@ -563,7 +563,7 @@ def _ex04_random(rng):
         n_items = int(rng.integers(10, 60))
         length = int(rng.integers(1, n_items))
         ranked = rng.choice(n_items, size=length, replace=False)
-        relevant = rng.choice(n_items, size=int(rng.integers(1, 12)), replace=False)
+        relevant = rng.choice(n_items, size=int(rng.integers(1, min(12, n_items + 1))), replace=False)
         k = int(rng.integers(1, length + 1))
         specs.append(call(arr(ranked, "int64"), arr(relevant, "int64"), k))
     return Plan(specs, _ndcg_judge(specs, "10 random rankings"))
