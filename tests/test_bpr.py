@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from recsys_course.data import simulate, train_test_split
 from recsys_course.metrics import evaluate
 from recsys_course.models import BPR, sample_negatives, sampled_negative_truth
-from recsys_course.models._bpr_kernels import bpr_epoch, build_bitset, draw_triples
+from recsys_course.models._bpr_kernels import bpr_epoch, bpr_epoch_portable, build_bitset, draw_triples
 from recsys_course.models.bpr import _popularity_cdf, _structure
 
 
@@ -28,9 +28,10 @@ def sim_split():
 
 
 # -------------------------------------------------------- the update, exactly
+@pytest.mark.parametrize("kernel", [bpr_epoch, bpr_epoch_portable], ids=["fast", "portable"])
 @pytest.mark.parametrize("use_bias", [True, False])
 @pytest.mark.parametrize("sampler", ["uniform", "popularity"])
-def test_epoch_matches_numpy_reference(use_bias, sampler):
+def test_epoch_matches_numpy_reference(use_bias, sampler, kernel):
     counts = small_counts(1)
     user_of, indptr, indices = _structure(counts)
     n_users, n_items = counts.shape
@@ -59,8 +60,8 @@ def test_epoch_matches_numpy_reference(use_bias, sampler):
             br[j] += lr * (-g - reg * br[j])
     stats = np.zeros((1, 6))
     bits = build_bitset(indptr, indices, n_items)
-    bpr_epoch(X, Y, b, use_bias, user_of, indptr, indices, bits, n_items, n_samples, 1, lr, reg,
-              cdf, True, 50, 1, np.array([seed]), stats)
+    kernel(X, Y, b, use_bias, user_of, indptr, indices, bits, n_items, n_samples, 1, lr, reg,
+           cdf, True, 50, 1, np.array([seed]), stats)
     np.testing.assert_allclose(X, Xr, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(Y, Yr, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(b, br, rtol=1e-9, atol=1e-12)
@@ -149,6 +150,8 @@ def test_single_thread_fits_are_bit_for_bit_equal(sim_split):
     assert np.array_equal(a.item_biases, b.item_biases)
     assert a.history["loss"] == b.history["loss"]
     assert a.history["validation_auc"] == b.history["validation_auc"]
+    portable = [BPR(**kwargs, fast_math=False).fit(train).item_factors for _ in range(2)]
+    assert np.array_equal(portable[0], portable[1])
     c = BPR(**{**kwargs, "random_state": 12}).fit(train)
     assert not np.array_equal(a.item_factors, c.item_factors)
     # an estimator can be fitted again: same parameters, same seed, same model
@@ -246,6 +249,7 @@ def test_progress_bar_runs(sim_split, capsys):
         (dict(random_state="seed"), TypeError, "random_state"),
         (dict(dtype=np.int32), ValueError, "dtype"),
         (dict(progress=None), TypeError, "progress"),
+        (dict(fast_math=0), TypeError, "fast_math"),
     ],
 )
 def test_bad_parameters_are_named(kwargs, error, words):

@@ -122,7 +122,90 @@ def _margin(user_factors, item_factors, u, i, j, n_factors, zero):
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True, inline="always")
+def _stream(t, user_factors, item_factors, item_bias, use_bias, user_of, indptr, indices, bits,
+            n_items, samples_per_stream, negatives, lr, reg, cdf, verify, max_tries, loss_every,
+            seeds, stats, words, nnz, n_factors, one, zero, portable):
+    """Stream t of an epoch (see ``bpr_epoch``). Inlined into the two epoch kernels, so it
+    is compiled under each one's floating-point flags; ``portable`` (a constant in each)
+    picks the margin summed in a fixed order over the plain loop fast-math vectorises."""
+    state = seeds[t]
+    loss = 0.0
+    loss_terms = 0.0
+    correct = 0.0
+    updates = 0
+    missed = 0.0
+    touched = zero
+    # software pipeline: the next triple is drawn (same random sequence) and its rows
+    # are touched before the current one is processed, so their cache misses overlap
+    # with the arithmetic instead of stalling it
+    js = np.empty(negatives, dtype=np.int64)
+    next_js = np.empty(negatives, dtype=np.int64)
+    state, r = _next(state)
+    idx = _index(r, nnz)
+    next_u = user_of[idx]
+    next_i = indices[idx]
+    for q in range(negatives):
+        state, next_js[q] = _draw_negative(state, next_u, indices, indptr[next_u],
+                                           indptr[next_u + 1], bits, words, n_items, cdf,
+                                           verify, max_tries)
+    for s in range(samples_per_stream):
+        u = next_u
+        i = next_i
+        for q in range(negatives):
+            js[q] = next_js[q]
+        if s + 1 < samples_per_stream:
+            state, r = _next(state)
+            idx = _index(r, nnz)
+            next_u = user_of[idx]
+            next_i = indices[idx]
+            for q in range(negatives):
+                state, next_js[q] = _draw_negative(state, next_u, indices, indptr[next_u],
+                                                   indptr[next_u + 1], bits, words, n_items,
+                                                   cdf, verify, max_tries)
+            touched += user_factors[next_u, 0] + item_factors[next_i, 0]
+            if next_js[0] >= 0:
+                touched += item_factors[next_js[0], 0]
+        for q in range(negatives):
+            j = js[q]
+            if j < 0:
+                missed += 1.0
+                continue
+            if portable:
+                z = item_bias[i] - item_bias[j] + _margin(user_factors, item_factors, u, i, j,
+                                                          n_factors, zero)
+            else:
+                z = item_bias[i] - item_bias[j]
+                for f in range(n_factors):
+                    z += user_factors[u, f] * (item_factors[i, f] - item_factors[j, f])
+            if z > zero:
+                correct += 1.0
+            # g = d ln sigmoid(z) / dz = sigmoid(-z): near 0 once the pair is in order
+            g = one / (one + np.exp(z))
+            if updates % loss_every == 0:
+                loss += np.log1p(np.exp(-abs(z))) + max(-z, zero)
+                loss_terms += 1.0
+            for f in range(n_factors):
+                xf = user_factors[u, f]
+                yif = item_factors[i, f]
+                yjf = item_factors[j, f]
+                user_factors[u, f] = xf + lr * (g * (yif - yjf) - reg * xf)
+                item_factors[i, f] = yif + lr * (g * xf - reg * yif)
+                item_factors[j, f] = yjf + lr * (-g * xf - reg * yjf)
+            if use_bias:
+                item_bias[i] += lr * (g - reg * item_bias[i])
+                item_bias[j] += lr * (-g - reg * item_bias[j])
+            updates += 1
+    # keeps the touching loads alive (a value nobody reads would be optimised away)
+    stats[t, 5] = touched
+    stats[t, 0] = loss
+    stats[t, 1] = correct
+    stats[t, 2] = updates
+    stats[t, 3] = missed
+    stats[t, 4] = loss_terms
+
+
+@numba.njit(cache=True, parallel=True, fastmath=True)
 def bpr_epoch(user_factors, item_factors, item_bias, use_bias, user_of, indptr, indices, bits,
               n_items, samples_per_stream, negatives, learning_rate, regularization, cdf,
               verify, max_tries, loss_every, seeds, stats):
@@ -137,6 +220,10 @@ def bpr_epoch(user_factors, item_factors, item_bias, use_bias, user_of, indptr, 
     found within ``max_tries`` draws, number of steps in the loss sum, a throw-away sum of
     prefetched values) -- ``stats`` needs 6 columns. ``bits``: the
     training pairs as a bitset (``build_bitset``) or empty to search ``indices``.
+
+    Fast-math: sums are vectorised in whatever order suits the CPU, so the last bits (and,
+    after many epochs, the model) depend on the machine. ``bpr_epoch_portable`` does the
+    same in a fixed order.
     """
     words = (n_items + 63) // 64
     n_streams = seeds.shape[0]
@@ -147,75 +234,29 @@ def bpr_epoch(user_factors, item_factors, item_bias, use_bias, user_of, indptr, 
     one = lr / lr  # 1 and 0 in the factors' precision: float32 stays float32
     zero = lr - lr
     for t in numba.prange(n_streams):
-        state = seeds[t]
-        loss = 0.0
-        loss_terms = 0.0
-        correct = 0.0
-        updates = 0
-        missed = 0.0
-        touched = zero
-        # software pipeline: the next triple is drawn (same random sequence) and its rows
-        # are touched before the current one is processed, so their cache misses overlap
-        # with the arithmetic instead of stalling it
-        js = np.empty(negatives, dtype=np.int64)
-        next_js = np.empty(negatives, dtype=np.int64)
-        state, r = _next(state)
-        idx = _index(r, nnz)
-        next_u = user_of[idx]
-        next_i = indices[idx]
-        for q in range(negatives):
-            state, next_js[q] = _draw_negative(state, next_u, indices, indptr[next_u],
-                                               indptr[next_u + 1], bits, words, n_items, cdf,
-                                               verify, max_tries)
-        for s in range(samples_per_stream):
-            u = next_u
-            i = next_i
-            for q in range(negatives):
-                js[q] = next_js[q]
-            if s + 1 < samples_per_stream:
-                state, r = _next(state)
-                idx = _index(r, nnz)
-                next_u = user_of[idx]
-                next_i = indices[idx]
-                for q in range(negatives):
-                    state, next_js[q] = _draw_negative(state, next_u, indices, indptr[next_u],
-                                                       indptr[next_u + 1], bits, words, n_items,
-                                                       cdf, verify, max_tries)
-                touched += user_factors[next_u, 0] + item_factors[next_i, 0]
-                if next_js[0] >= 0:
-                    touched += item_factors[next_js[0], 0]
-            for q in range(negatives):
-                j = js[q]
-                if j < 0:
-                    missed += 1.0
-                    continue
-                z = item_bias[i] - item_bias[j] + _margin(user_factors, item_factors, u, i, j,
-                                                          n_factors, zero)
-                if z > zero:
-                    correct += 1.0
-                # g = d ln sigmoid(z) / dz = sigmoid(-z): near 0 once the pair is in order
-                g = one / (one + np.exp(z))
-                if updates % loss_every == 0:
-                    loss += np.log1p(np.exp(-abs(z))) + max(-z, zero)
-                    loss_terms += 1.0
-                for f in range(n_factors):
-                    xf = user_factors[u, f]
-                    yif = item_factors[i, f]
-                    yjf = item_factors[j, f]
-                    user_factors[u, f] = xf + lr * (g * (yif - yjf) - reg * xf)
-                    item_factors[i, f] = yif + lr * (g * xf - reg * yif)
-                    item_factors[j, f] = yjf + lr * (-g * xf - reg * yjf)
-                if use_bias:
-                    item_bias[i] += lr * (g - reg * item_bias[i])
-                    item_bias[j] += lr * (-g - reg * item_bias[j])
-                updates += 1
-        # keeps the touching loads alive (a value nobody reads would be optimised away)
-        stats[t, 5] = touched
-        stats[t, 0] = loss
-        stats[t, 1] = correct
-        stats[t, 2] = updates
-        stats[t, 3] = missed
-        stats[t, 4] = loss_terms
+        _stream(t, user_factors, item_factors, item_bias, use_bias, user_of, indptr, indices, bits,
+                n_items, samples_per_stream, negatives, lr, reg, cdf, verify, max_tries,
+                loss_every, seeds, stats, words, nnz, n_factors, one, zero, False)
+
+
+@numba.njit(cache=True, parallel=True)
+def bpr_epoch_portable(user_factors, item_factors, item_bias, use_bias, user_of, indptr, indices,
+                       bits, n_items, samples_per_stream, negatives, learning_rate,
+                       regularization, cdf, verify, max_tries, loss_every, seeds, stats):
+    """``bpr_epoch`` with IEEE arithmetic in a fixed order (no fast-math): a seed gives the
+    same bits on any CPU, at about three quarters of the speed."""
+    words = (n_items + 63) // 64
+    n_streams = seeds.shape[0]
+    nnz = indices.shape[0]
+    n_factors = item_factors.shape[1]
+    lr = learning_rate
+    reg = regularization
+    one = lr / lr  # 1 and 0 in the factors' precision: float32 stays float32
+    zero = lr - lr
+    for t in numba.prange(n_streams):
+        _stream(t, user_factors, item_factors, item_bias, use_bias, user_of, indptr, indices, bits,
+                n_items, samples_per_stream, negatives, lr, reg, cdf, verify, max_tries,
+                loss_every, seeds, stats, words, nnz, n_factors, one, zero, True)
 
 
 @numba.njit(cache=True, nogil=True)

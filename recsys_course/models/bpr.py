@@ -45,7 +45,14 @@ from .._validation import (
     describe,
 )
 from ._base import FactorModelBase
-from ._bpr_kernels import bpr_epoch, build_bitset, draw_triples, pairs_auc, validation_pairs
+from ._bpr_kernels import (
+    bpr_epoch,
+    bpr_epoch_portable,
+    build_bitset,
+    draw_triples,
+    pairs_auc,
+    validation_pairs,
+)
 
 __all__ = ["BPR", "SAMPLERS", "sample_negatives", "sampled_negative_truth"]
 
@@ -190,6 +197,10 @@ class BPR(FactorModelBase):
         Only ``num_threads=1`` is reproducible bit for bit.
     progress : show a tqdm bar over epochs.
     dtype : float32 (default, faster) or float64 factors.
+    fast_math : True (default): the CPU may reorder sums to vectorise them, so the same seed
+        gives the same model on one machine but may differ in the last bits (and after many
+        epochs, in the model) on another CPU. False: every sum in a fixed order, the same
+        bits on any machine, about a quarter slower. The notebooks use False.
 
     After ``fit``: ``user_factors`` (n_users, f), ``item_factors`` (n_items, f),
     ``item_biases`` (n_items,; zeros without ``item_bias``), and ``history`` (per-epoch
@@ -217,6 +228,7 @@ class BPR(FactorModelBase):
         num_threads: int = 0,
         progress: bool = False,
         dtype: Any = np.float32,
+        fast_math: bool = True,
     ):
         self.factors = factors
         self.learning_rate = learning_rate
@@ -235,6 +247,7 @@ class BPR(FactorModelBase):
         self.num_threads = num_threads
         self.progress = progress
         self.dtype = dtype
+        self.fast_math = fast_math
 
     def __repr__(self) -> str:
         return (f"BPR(factors={self.factors}, learning_rate={self.learning_rate}, "
@@ -256,6 +269,7 @@ class BPR(FactorModelBase):
             "init_scale": check_float(self.init_scale, "init_scale", minimum=0.0),
             "num_threads": check_int(self.num_threads, "num_threads", minimum=0),
             "progress": check_bool(self.progress, "progress"),
+            "fast_math": check_bool(self.fast_math, "fast_math"),
         }
         (p["sampler"], p["exponent"], p["verify"],
          p["max_draws"]) = _check_sampling(self.sampler, self.popularity_exponent,
@@ -306,6 +320,7 @@ class BPR(FactorModelBase):
             bits = build_bitset(indptr, indices, n_items)
         else:
             bits = np.empty(0, dtype=np.uint64)
+        epoch_kernel = bpr_epoch if p["fast_math"] else bpr_epoch_portable
         streams = _resolve_threads(p["num_threads"])
         samples_per_stream = -(-counts.nnz // streams)
         lr = p["dtype"].type(p["learning_rate"])
@@ -339,9 +354,9 @@ class BPR(FactorModelBase):
                                      endpoint=True)
                 stats = np.zeros((streams, 6))
                 started = time.perf_counter()
-                bpr_epoch(user_factors, item_factors, item_bias, p["item_bias"], user_of, indptr,
-                          indices, bits, n_items, samples_per_stream, p["negatives"], lr, reg, cdf,
-                          p["verify"], p["max_draws"], _LOSS_EVERY, seeds, stats)
+                epoch_kernel(user_factors, item_factors, item_bias, p["item_bias"], user_of,
+                             indptr, indices, bits, n_items, samples_per_stream, p["negatives"],
+                             lr, reg, cdf, p["verify"], p["max_draws"], _LOSS_EVERY, seeds, stats)
                 seconds = time.perf_counter() - started
                 total = stats.sum(axis=0)
                 updates = max(total[2], 1.0)
