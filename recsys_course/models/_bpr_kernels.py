@@ -134,6 +134,7 @@ def _stream(t, user_factors, item_factors, item_bias, use_bias, user_of, indptr,
     loss_terms = 0.0
     correct = 0.0
     updates = 0
+    countdown = 1
     missed = 0.0
     touched = zero
     # software pipeline: the next triple is drawn (same random sequence) and its rows
@@ -182,7 +183,9 @@ def _stream(t, user_factors, item_factors, item_bias, use_bias, user_of, indptr,
                 correct += 1.0
             # g = d ln sigmoid(z) / dz = sigmoid(-z): near 0 once the pair is in order
             g = one / (one + np.exp(z))
-            if updates % loss_every == 0:
+            countdown -= 1
+            if countdown == 0:  # every loss_every-th step (a countdown: no division per step)
+                countdown = loss_every
                 loss += np.log1p(np.exp(-abs(z))) + max(-z, zero)
                 loss_terms += 1.0
             for f in range(n_factors):
