@@ -109,7 +109,7 @@ def quality(train, test, args, learning_rate: float) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small synthetic data only")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=10, help="epochs per timed fit")
     parser.add_argument("--quality-epochs", type=int, default=100)
     parser.add_argument("--factors", type=int, default=64)
