@@ -28,11 +28,16 @@ def _contains(sorted_items, item):
 
 
 @numba.njit(cache=True, nogil=True)
-def _list_metrics(items, filled, k, test_items, test_gains, ideal_gains):
+def _ideal(gains):
+    return -np.sort(-gains)
+
+
+@numba.njit(cache=True, nogil=True)
+def _list_metrics(items, filled, k, test_items, test_gains):
     """Metrics of one ranked list ``items[:filled]`` (``k`` is the list length asked for).
 
-    ``test_items`` is sorted; ``test_gains`` their graded gains; ``ideal_gains`` the same
-    gains sorted descending. Returns (precision, recall, ap, ndcg_binary, ndcg_graded).
+    ``test_items`` is sorted; ``test_gains`` their graded gains. Returns (precision,
+    recall, ap, ndcg_binary, ndcg_graded).
     """
     n_test = test_items.shape[0]
     hits = 0
@@ -52,11 +57,18 @@ def _list_metrics(items, filled, k, test_items, test_gains, ideal_gains):
         dcg += discount
         dcg_graded += test_gains[where] * discount
     idcg = 0.0
-    idcg_graded = 0.0
     for pos in range(min(k, n_test)):
-        discount = 1.0 / np.log2(pos + 2.0)
-        idcg += discount
-        idcg_graded += ideal_gains[pos] * discount
+        idcg += 1.0 / np.log2(pos + 2.0)
+    uniform = True
+    for t in range(n_test):
+        uniform &= test_gains[t] == test_gains[0]
+    if uniform:  # binary data: the ideal order needs no sort
+        idcg_graded = test_gains[0] * idcg
+    else:
+        ideal_gains = _ideal(test_gains)
+        idcg_graded = 0.0
+        for pos in range(min(k, n_test)):
+            idcg_graded += ideal_gains[pos] / np.log2(pos + 2.0)
     precision = hits / k
     recall = hits / n_test
     ap = ap / min(k, n_test)
@@ -240,8 +252,7 @@ def _topk_masked(row, k, out_items, out_scores):
 
     The first items (a prefix of at least 256) fill the list by insertion. Items come
     in index order, so afterwards an item can only enter with a score strictly above
-    the current k-th (a tie loses on index): one branch-free pass collects the items
-    scoring above the prefix's k-th, and only those few are inserted.
+    the current k-th (a tie loses on index): one comparison per item, rarely true.
     """
     n = row.shape[0]
     filled = 0
@@ -265,15 +276,9 @@ def _topk_masked(row, k, out_items, out_scores):
             filled = _insert(s, item, k, filled, out_items, out_scores)
         return filled
     kth = row[out_items[k - 1]]  # in the row's precision
-    candidates = np.empty(n - prefix, dtype=np.int64)
-    c = 0
     for item in range(prefix, n):
-        candidates[c] = item
-        c += row[item] > kth  # NaN compares False
-    for t in range(c):
-        item = candidates[t]
         s = row[item]
-        if s > kth:
+        if s > kth:  # rarely true: a well-predicted branch; NaN compares False
             filled = _insert(s, item, k, filled, out_items, out_scores)
             kth = row[out_items[k - 1]]
     return filled
@@ -292,11 +297,6 @@ def _copy_count_nan(row):
         nans += v != v
     out[n] = nans
     return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _ideal(gains):
-    return -np.sort(-gains)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -335,8 +335,7 @@ def evaluate_rows(scores, k, rows, train_indptr, train_indices, test_indptr, tes
                 filled = _sorted_row(masked, k, nothing, top_items[r], top_scores)
             else:
                 filled = _topk_masked(masked, k, top_items[r], top_scores)
-            p, rec, ap, nd, ndg = _list_metrics(top_items[r], filled, k, test_items, gains,
-                                                _ideal(gains))
+            p, rec, ap, nd, ndg = _list_metrics(top_items[r], filled, k, test_items, gains)
             out[r, 0] = p
             out[r, 1] = rec
             out[r, 2] = ap
@@ -361,8 +360,7 @@ def ranked_rows(ranked, k, rows, test_indptr, test_indices, test_data):
         u = rows[r]
         test_items = test_indices[test_indptr[u]:test_indptr[u + 1]]
         gains = test_data[test_indptr[u]:test_indptr[u + 1]]
-        p, rec, ap, nd, ndg = _list_metrics(ranked[r], min(width, k), k, test_items, gains,
-                                            _ideal(gains))
+        p, rec, ap, nd, ndg = _list_metrics(ranked[r], min(width, k), k, test_items, gains)
         out[r, 0] = p
         out[r, 1] = rec
         out[r, 2] = ap
