@@ -15,6 +15,24 @@ def _better(score_a, index_a, score_b, index_b):
     return score_a > score_b or (score_a == score_b and index_a < index_b)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _insert(s, item, k, filled, out_items, out_scores):
+    """Put (s, item) into the sorted list (score descending, ties to the lower index) whose
+    first ``filled`` slots are in use; a full list drops its last entry. Returns the new fill."""
+    if filled == k:
+        pos = k - 1
+    else:
+        pos = filled
+        filled += 1
+    while pos > 0 and _better(s, item, out_scores[pos - 1], out_items[pos - 1]):  # shift worse ones right
+        out_scores[pos] = out_scores[pos - 1]
+        out_items[pos] = out_items[pos - 1]
+        pos -= 1
+    out_scores[pos] = s
+    out_items[pos] = item
+    return filled
+
+
 @numba.njit(cache=True, nogil=True)
 def _topk_row(scores, k, excluded, out_items, out_scores):
     """Fill ``out_items``/``out_scores`` (length k) with the best items of one row.
@@ -34,20 +52,9 @@ def _topk_row(scores, k, excluded, out_items, out_scores):
         s = scores[item]
         if s != s:  # NaN never ranks
             continue
-        if filled == k:
-            if not _better(s, item, out_scores[k - 1], out_items[k - 1]):
-                continue
-            pos = k - 1
-        else:
-            pos = filled
-            filled += 1
-        # insertion: shift worse entries right
-        while pos > 0 and _better(s, item, out_scores[pos - 1], out_items[pos - 1]):
-            out_scores[pos] = out_scores[pos - 1]
-            out_items[pos] = out_items[pos - 1]
-            pos -= 1
-        out_scores[pos] = s
-        out_items[pos] = item
+        if filled == k and not _better(s, item, out_scores[k - 1], out_items[k - 1]):
+            continue
+        filled = _insert(s, item, k, filled, out_items, out_scores)
     return filled
 
 
