@@ -65,6 +65,7 @@ _LIST_METRICS = ("precision", "recall", "map", "ndcg", "ndcg_graded", "coverage"
 _FULL_METRICS = ("auc", "percentile_rank")
 _COLUMN = {"precision": 0, "recall": 1, "map": 2, "ndcg": 3, "ndcg_graded": 4, "auc": 5}
 RELEVANCE = ("binary", "count")
+_CHUNK_BYTES = 256 * 2**20  # default size of one chunk of scores in evaluate()
 
 
 # --------------------------------------------------------------------------- inputs
@@ -335,14 +336,15 @@ def evaluate(
     k: int = 10,
     metrics: Any = None,
     users: Any = None,
-    chunk_size: int = 1024,
+    chunk_size: int | None = None,
 ) -> dict:
     """Score ``model`` on held-out ``test`` interactions, excluding ``train`` items.
 
     ``model`` needs ``score(users) -> (len(users), n_items)`` (every model of the course
     has it). Users without test items (after removing train items) are skipped. Scores
-    are computed ``chunk_size`` users at a time, and each chunk is ranked and measured in
-    one parallel numba pass (top-k ties go to the lower item index).
+    are computed ``chunk_size`` users at a time (default: as many as keep one chunk of
+    float64 scores under 256 MB, so that most data sets take a single pass), and each chunk
+    is ranked and measured in one parallel numba pass (top-k ties go to the lower item index).
 
     ``metrics``: names from ``METRICS`` (default all). Returns a dict with the mean of
     each metric (``percentile_rank`` is the held-out-count-weighted rank-bar, ``coverage``
@@ -375,6 +377,10 @@ def evaluate(
     for name in metrics:
         check_choice(name, "metrics", METRICS)
     k = min(check_int(k, "k", minimum=1), n_items)
+    if chunk_size is None:
+        # few, large chunks: every chunk is one BLAS call then one parallel region, and the
+        # hand-over between the two costs more than the bigger buffer
+        chunk_size = max(64, _CHUNK_BYTES // (8 * n_items))
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     if users is None:
         candidates = np.arange(n_users, dtype=np.int64)
