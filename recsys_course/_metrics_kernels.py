@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .models._topk import _better, _sorted_row
+from .models._topk import _better, _insert, _sorted_row
 
 
 @numba.njit(cache=True, nogil=True)
@@ -222,24 +222,6 @@ def _full_metrics_sorted(masked, n_candidates, test_items, test_gains):
     if n_negatives > 0:
         auc = won / (m * n_negatives)
     return auc, weighted, weight
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _insert(s, item, k, filled, out_items, out_scores):
-    """Put (s, item) into the sorted top list (score descending, ties to the lower index);
-    ``filled`` slots are in use, and a full list drops its last entry."""
-    if filled == k:
-        pos = k - 1
-    else:
-        pos = filled
-        filled += 1
-    while pos > 0 and _better(s, item, out_scores[pos - 1], out_items[pos - 1]):
-        out_scores[pos] = out_scores[pos - 1]
-        out_items[pos] = out_items[pos - 1]
-        pos -= 1
-    out_scores[pos] = s
-    out_items[pos] = item
-    return filled
 
 
 _PREFIX = 256

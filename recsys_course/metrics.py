@@ -78,7 +78,8 @@ def _check_test_train(test: Any, train: Any) -> tuple[sp.csr_matrix, sp.csr_matr
         train = check_csr_counts(train, "train", allow_empty=True)
         if train.shape != test.shape:
             raise ValueError(
-                f"train must have the same shape as test {test.shape}, got {train.shape}"
+                f"test and train must have the same shape (users x items), got test {test.shape} "
+                f"and train {train.shape}"
             )
     if train.nnz and count_overlap(test.indptr, test.indices, train.indptr, train.indices):
         overlap = test.multiply(train)

@@ -452,3 +452,18 @@ def test_popularity_has_no_similar_items_and_says_so(small_counts):
 
     with pytest.raises(TypeError, match="Popularity .* no similar_items"):
         Popularity().fit(small_counts).similar_items(0)
+
+
+def test_bpr_that_diverges_says_so_and_keeps_the_previous_model(small_counts):
+    import numpy as np
+
+    from recsys_course.models import BPR
+
+    model = BPR(factors=4, epochs=2, random_state=0, progress=False).fit(small_counts)
+    before = model.item_factors.copy()
+    model.learning_rate = 1e6
+    with pytest.raises(ValueError, match="learning_rate=1e\\+06 is too large"):
+        model.fit(small_counts)
+    np.testing.assert_array_equal(model.item_factors, before)
+    with pytest.raises(ValueError, match="not fitted"):
+        BPR(factors=4, learning_rate=1e6, epochs=3, random_state=0, progress=False).recommend(0)

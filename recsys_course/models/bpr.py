@@ -358,6 +358,13 @@ class BPR(FactorModelBase):
                              indptr, indices, bits, n_items, samples_per_stream, p["negatives"],
                              lr, reg, cdf, p["verify"], p["max_draws"], _LOSS_EVERY, seeds, stats)
                 seconds = time.perf_counter() - started
+                if not (np.isfinite(item_factors).all() and np.isfinite(user_factors).all()
+                        and np.isfinite(item_bias).all()):
+                    raise ValueError(
+                        f"BPR diverged in epoch {epoch + 1}: the factors overflowed to inf/NaN. "
+                        f"learning_rate={p['learning_rate']:g} is too large for this data; try a smaller "
+                        f"learning_rate (0.01-0.05 is usual) or a larger regularization"
+                    )
                 total = stats.sum(axis=0)
                 updates = max(total[2], 1.0)
                 history["epoch"].append(epoch + 1)
