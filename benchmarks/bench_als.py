@@ -290,7 +290,8 @@ def main(argv=None) -> int:
         paths = prepare_data(argparse.Namespace(datasets=needed, synthetic_nnz=args.synthetic_nnz), folder)
         header = (f"{'data':<10} {'f':>4} {'solver':<9} {'threads':>7} {'ours s/it':>10} {'impl s/it':>10} "
                   f"{'ratio':>6} {'target':>6} {'ours MB':>8} {'impl MB':>8}")
-        print("\n" + header + "\n" + "-" * len(header), flush=True)
+        if not args.no_timing:
+            print("\n" + header + "\n" + "-" * len(header), flush=True)
         rows_ok = True
         for name in ([] if args.no_timing else args.datasets):
             for factors in args.factors:

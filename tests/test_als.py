@@ -388,7 +388,7 @@ def test_als_figures_have_titles_labels_and_reject_bad_input():
 
     axes = [
         plots.method_times({"naive": 2.0, "numba": 0.01}, unit="ms per user"),
-        plots.half_sweep_cost([16, 32], [0.1, 0.3], nnz=1000, n_rows=10),
+        *plots.half_sweep_cost([16, 32], [0.1, 0.3], nnz=1000, n_rows=10),
         plots.loss_curves({"cholesky": [3.0, 2.0, 1.5]}),
         plots.explanation_bars(["a", "b"], [0.4, -0.1], 0.2, 0.5),
         plots.sweep_heatmap([[0.1, 0.2], [0.3, 0.05]], [1, 40], [16, 32], baseline=0.1),

@@ -52,27 +52,41 @@ def method_times(seconds: Mapping[str, float], title: str = "One half-sweep (all
 
 
 def half_sweep_cost(factors: Sequence[int], seconds: Sequence[float], nnz: int, n_rows: int,
-                    title: str = "Cost of a half-sweep grows like f^2 N + f^3 m", ax=None):
-    """Measured seconds against the operation count f^2 N + f^3 m (log-log), one point per f.
+                    title: str = "Cost of a half-sweep against f^2 N + f^3 m", axes=None):
+    """Two panels, one point per f: measured seconds against the multiply-adds of a
+    Cholesky half-sweep, f^2 N to build the matrices plus f^3 m / 6 to factorise them
+    (the O(f^2 N + f^3 m) count with its constants; log-log, with a line of slope one
+    through the largest f), and the rate achieved, in billions of multiply-adds per second.
 
-    Points on a line of slope one mean the cost model explains the timings.
+    Points on the line mean time proportional to the count; a rate that rises with f
+    shows the fixed costs per row that dominate when the products are small.
     """
     f = _positive_array(factors, "factors")
     t = _positive_array(seconds, "seconds")
     if f.size != t.size:
         raise ValueError(f"factors and seconds must have the same length, got {f.size} and {t.size}")
-    ops = f ** 2 * nnz + f ** 3 * n_rows
-    ax = ax or plt.subplots(figsize=(6, 4))[1]
-    ax.loglog(ops, t, "o-", label="measured (numba, Cholesky)")
-    # the line through the last point with slope one: time proportional to operations
-    ax.loglog(ops, t[-1] * ops / ops[-1], "--", color="grey", label="proportional to f^2 N + f^3 m")
+    ops = f ** 2 * nnz + f ** 3 * n_rows / 6.0
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    left, right = axes
+    left.loglog(ops, t, "o-", label="measured (numba, Cholesky)")
+    left.loglog(ops, t[-1] * ops / ops[-1], "--", color="grey", label="proportional to the count")
     for fi, x, y in zip(f, ops, t):
-        ax.annotate(f"f={fi:g}", (x, y), textcoords="offset points", xytext=(6, -12), fontsize=9)
-    ax.set_xlabel("f^2 N + f^3 m (multiply-adds, log scale)")
-    ax.set_ylabel("seconds per half-sweep (log scale)")
-    ax.set_title(title)
-    ax.legend()
-    return ax
+        left.annotate(f"f={fi:g}", (x, y), textcoords="offset points", xytext=(6, -12), fontsize=9)
+    left.set_xlabel("f^2 N + f^3 m / 6 (multiply-adds, log scale)")
+    left.set_ylabel("seconds per half-sweep (log scale)")
+    left.set_title("time against the operation count")
+    left.legend()
+    right.plot(f, ops / t / 1e9, "o-", color="tab:orange")
+    right.set_xscale("log", base=2)
+    right.set_xticks(f, [f"{v:g}" for v in f])
+    right.set_xlabel("factors f (log scale)")
+    right.set_ylabel("billions of multiply-adds per second")
+    right.set_ylim(bottom=0)
+    right.set_title("rate achieved")
+    left.figure.suptitle(title)
+    left.figure.tight_layout()
+    return axes
 
 
 def loss_curves(histories: Mapping[str, Sequence[float]], title: str = "Training objective per iteration", ax=None):
