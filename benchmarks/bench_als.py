@@ -27,7 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-CHILD_ENV = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+CHILD_ENV = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# not OMP_NUM_THREADS: implicit's own threads are OpenMP, and OMP_NUM_THREADS=1 (which
+# benchmarks/run_all.py sets) would quietly hold its "all threads" rows to one thread
 ALPHA = 40.0
 REGULARIZATION = 0.01
 TARGETS = {"cg": 0.8, "cholesky": 0.5}
@@ -103,7 +105,8 @@ def _implicit_model(task):
 
     return AlternatingLeastSquares(
         factors=task["factors"], regularization=REGULARIZATION, alpha=1.0, use_cg=task["solver"] == "cg",
-        iterations=task["iterations"], calculate_training_loss=False, num_threads=task["threads"],
+        iterations=task["iterations"], calculate_training_loss=False,
+        num_threads=task["threads"] or (os.cpu_count() or 1),
         random_state=0,
     )
 
@@ -212,6 +215,7 @@ def run_child(task: dict, extra_env: dict | None = None, in_process: bool = Fals
     if in_process:
         return run_task(task)
     env = dict(os.environ, **CHILD_ENV, **(extra_env or {}))
+    env.pop("OMP_NUM_THREADS", None)
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(task)],
                           env=env, capture_output=True, text=True)
     if proc.returncode != 0:
