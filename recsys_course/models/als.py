@@ -36,6 +36,7 @@ from .. import feedback
 from .._validation import (
     check_bool,
     check_choice,
+    check_csr_counts,
     check_float,
     check_index,
     check_int,
@@ -349,8 +350,6 @@ def implicit_als_loss(
 
 
 def _counts_matrix(counts: Any) -> sp.csr_matrix:
-    from .._validation import check_csr_counts
-
     return check_csr_counts(counts, "counts", allow_empty=True)
 
 
