@@ -467,3 +467,14 @@ def test_bpr_that_diverges_says_so_and_keeps_the_previous_model(small_counts):
     np.testing.assert_array_equal(model.item_factors, before)
     with pytest.raises(ValueError, match="not fitted"):
         BPR(factors=4, learning_rate=1e6, epochs=3, random_state=0, progress=False).recommend(0)
+
+
+def test_alpha_too_large_for_float32_is_a_clear_error_without_warnings(small_counts):
+    import warnings
+
+    from recsys_course.models import ImplicitALS
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="alpha=1e\\+38 .* too large for dtype float32"):
+            ImplicitALS(alpha=1e38, factors=2, progress=False).fit(small_counts)

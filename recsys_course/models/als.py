@@ -468,6 +468,12 @@ class ImplicitALS(FactorModelBase):
         f, dtype, reg_value = params["factors"], params["dtype"], params["regularization"]
         epsilon = 1.0 if params["scheme"] == "log" else 1e-8
         conf = feedback.confidence(counts, alpha=params["alpha"], scheme=params["scheme"], epsilon=epsilon)
+        largest = float(conf.data.max()) if conf.nnz else 1.0
+        if largest > np.finfo(dtype).max / 1e3:  # the kernels multiply confidences by factors
+            raise ValueError(
+                f"alpha={params['alpha']:g} makes confidences up to {largest:.3g}, too large for "
+                f"dtype {np.dtype(dtype).name}; use a smaller alpha or dtype=np.float64"
+            )
         threads = _resolve_threads(params["num_threads"])
         X, Y = self._initial_factors(self.n_users, self.n_items, f, dtype, rng)
         users = _Side(conf, dtype, f, threads)
