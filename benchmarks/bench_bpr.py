@@ -22,11 +22,15 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # not OMP_NUM_THREADS: it caps implicit's own threads
     os.environ.setdefault(_var, "1")
 
 TARGET = 1.25
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import add_threading_layer_option, run_with_settings  # noqa: E402
 
 
 class _Factors:
@@ -113,17 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=10, help="epochs per timed fit")
     parser.add_argument("--quality-epochs", type=int, default=100)
     parser.add_argument("--factors", type=int, default=64)
-    parser.add_argument("--threading-layer", choices=("default", "omp", "tbb", "workqueue"),
-                        default="default", help="numba's threading layer (default: numba's choice)")
-    args = parser.parse_args(argv)
-    if args.threading_layer != "default":
-        os.environ["NUMBA_THREADING_LAYER"] = args.threading_layer
-        if "numba" in sys.modules:  # imported already: set it before the first parallel call
-            sys.modules["numba"].config.THREADING_LAYER = args.threading_layer
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):  # BLAS on one thread even when imported late (smoke tests)
-        return _run(args)
+    add_threading_layer_option(parser)
+    return run_with_settings(parser.parse_args(argv), _run)
 
 
 def _run(args) -> int:
