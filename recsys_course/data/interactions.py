@@ -64,20 +64,27 @@ def _encode(ids: np.ndarray, name: str, universe: Any = None) -> tuple[np.ndarra
             except KeyError:
                 raise ValueError(f"{name} holds the unknown id {value!r} (not in the given id list)") from None
         return universe, codes
-    if ids.dtype != object:
+    if ids.dtype.kind in "biuf":  # numbers: numpy's sort is fastest
         unique, codes = np.unique(ids, return_inverse=True)
         return unique, codes.astype(np.int64)
+    # strings and other objects: hash them (sorting a million strings is slow), then order the
+    # few distinct ids when they can be ordered, else keep the order first seen
+    lookup: dict[Any, int] = {}
+    codes = np.fromiter((lookup.setdefault(value, len(lookup)) for value in ids.tolist()),
+                        dtype=np.int64, count=ids.size)
+    unique = np.empty(len(lookup), dtype=object)
+    unique[:] = list(lookup)
     try:
-        unique, codes = np.unique(ids, return_inverse=True)
-        return unique, codes.astype(np.int64)
-    except TypeError:  # ids that cannot be ordered: keep first-seen order
-        lookup = {}
-        codes = np.empty(ids.size, dtype=np.int64)
-        for position, value in enumerate(ids.tolist()):
-            codes[position] = lookup.setdefault(value, len(lookup))
-        unique = np.empty(len(lookup), dtype=object)
-        unique[:] = list(lookup)
-        return unique, codes
+        order = sorted(range(unique.size), key=unique.__getitem__)
+    except TypeError:  # ids that cannot be ordered
+        order = None
+    if order is not None:
+        rank = np.empty(unique.size, dtype=np.int64)
+        rank[order] = np.arange(unique.size)
+        unique, codes = unique[order], rank[codes]
+    if ids.dtype.kind in "US":  # give string ids back as a string array, as numpy would
+        unique = unique.astype(ids.dtype)
+    return unique, codes
 
 
 class Interactions:
