@@ -60,6 +60,14 @@ def _bench(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, str(script), *args.rest], env=env)
 
 
+# Subcommands with parsers of their own: every argument after the name, --help included, goes to them.
+_PASS_THROUGH = {
+    "quiz": (_quiz, "take the quiz in the terminal"),
+    "grade": (_grade, "grade exercise submissions"),
+    "bench": (_bench, "run the benchmarks against the implicit library"),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsys-course", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -74,25 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("lab_args", nargs=argparse.REMAINDER)
     lab.set_defaults(func=_lab)
 
-    for name, func, text in [
-        ("quiz", _quiz, "take the quiz in the terminal"),
-        ("grade", _grade, "grade exercise submissions"),
-        ("bench", _bench, "run the benchmarks against the implicit library"),
-    ]:
-        cmd = sub.add_parser(name, help=text, add_help=False)
-        cmd.add_argument("rest", nargs=argparse.REMAINDER)
-        cmd.set_defaults(func=func)
+    for name, (_, text) in _PASS_THROUGH.items():
+        sub.add_parser(name, help=text, add_help=False)  # listed here; main() hands them their arguments
     return parser
 
 
-_PASS_THROUGH = {"quiz": _quiz, "grade": _grade, "bench": _bench}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in _PASS_THROUGH:
-        # hand every remaining argument, --help included, to the subcommand's own parser
-        return int(_PASS_THROUGH[argv[0]](argparse.Namespace(rest=argv[1:])) or 0)
+        run, _ = _PASS_THROUGH[argv[0]]
+        return int(run(argparse.Namespace(rest=argv[1:])) or 0)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
