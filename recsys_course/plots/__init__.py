@@ -10,3 +10,5 @@ from .quiz import *  # noqa: F401,F403
 from .als import *  # noqa: F401,F403
 from .blending import *  # noqa: F401,F403
 from .bpr import *  # noqa: F401,F403
+from .evaluation import *  # noqa: F401,F403
+from .tuning import *  # noqa: F401,F403
