@@ -12,7 +12,7 @@ from .datasets import (
 )
 from .interactions import Interactions
 from .simulate import Simulation, simulate
-from .split import Split, leave_k_out, train_test_split
+from .split import Split, ThreeWaySplit, leave_k_out, train_test_split, train_validation_test_split
 
 __all__ = [
     "DATASETS",
@@ -21,6 +21,7 @@ __all__ = [
     "Interactions",
     "Simulation",
     "Split",
+    "ThreeWaySplit",
     "data_home",
     "fetch",
     "leave_k_out",
@@ -29,4 +30,5 @@ __all__ = [
     "load_movielens_1m",
     "simulate",
     "train_test_split",
+    "train_validation_test_split",
 ]

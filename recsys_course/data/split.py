@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from .._validation import check_csr_counts, check_float, check_int, check_random_state
 
-__all__ = ["Split", "leave_k_out", "train_test_split"]
+__all__ = ["Split", "ThreeWaySplit", "leave_k_out", "train_test_split", "train_validation_test_split"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,41 @@ class Split:
         return (
             f"Split(train={self.train.nnz:,} non-zeros, test={self.test.nnz:,} non-zeros, "
             f"{self.skipped_users.size:,} users too small to split)"
+        )
+
+
+@dataclass(frozen=True)
+class ThreeWaySplit:
+    """``train, validation, test = split``: choose settings on validation, report test once.
+
+    ``train_and_validation`` is the matrix to refit on once a setting is chosen (the test
+    items are then ranked among everything the user did not have in either).
+    ``skipped_users`` lists users too small to give an item to both held-out parts; they
+    stay whole in train. ``seed`` is the ``random_state`` the split was drawn with (None when
+    a Generator was given).
+    """
+
+    train: sp.csr_matrix
+    validation: sp.csr_matrix
+    test: sp.csr_matrix
+    skipped_users: np.ndarray
+    seed: int | None = None
+
+    def __iter__(self):
+        yield self.train
+        yield self.validation
+        yield self.test
+
+    @property
+    def train_and_validation(self) -> sp.csr_matrix:
+        merged = (self.train + self.validation).tocsr()
+        merged.sort_indices()
+        return merged
+
+    def __repr__(self) -> str:
+        return (
+            f"ThreeWaySplit(train={self.train.nnz:,} non-zeros, validation={self.validation.nnz:,}, "
+            f"test={self.test.nnz:,}, {self.skipped_users.size:,} users too small to split)"
         )
 
 
@@ -89,3 +124,49 @@ def leave_k_out(counts, k: int = 1, random_state=None) -> Split:
         raise ValueError(f"k must be smaller than some user's number of items, got k={k}: the largest user "
                          f"has {per_user.max()} items, so no user could keep one in train")
     return _split_by_quota(counts, quota, rng)
+
+
+def train_validation_test_split(
+    counts,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.2,
+    random_state=None,
+    min_interactions: int = 3,
+) -> ThreeWaySplit:
+    """Per user, hold out ``test_fraction`` of the items for test and ``validation_fraction``
+    for validation (at least one each), keeping the rest (at least one) for training.
+
+    Settings are chosen by scores on ``validation`` (model fitted on ``train``); the chosen
+    setting is refitted on ``train_and_validation`` and scored on ``test`` once. Users with
+    fewer than ``min_interactions`` (>= 3) items stay whole in train (``skipped_users``).
+    """
+    counts = check_csr_counts(counts, "counts")
+    validation_fraction = check_float(validation_fraction, "validation_fraction", minimum=0.0,
+                                      maximum=1.0, strict_minimum=True)
+    test_fraction = check_float(test_fraction, "test_fraction", minimum=0.0, maximum=1.0,
+                                strict_minimum=True)
+    if validation_fraction + test_fraction >= 1.0:
+        raise ValueError(
+            f"validation_fraction + test_fraction must be < 1 so that training keeps some items, got "
+            f"{validation_fraction} + {test_fraction}"
+        )
+    min_interactions = check_int(min_interactions, "min_interactions", minimum=3)
+    seed = random_state if isinstance(random_state, int) and not isinstance(random_state, bool) else None
+    rng = check_random_state(random_state)
+    per_user = np.diff(counts.indptr)
+    eligible = per_user >= min_interactions
+    if not eligible.any():
+        raise ValueError(f"min_interactions={min_interactions} leaves no user to split: the largest user has "
+                         f"{per_user.max()} items, and a user needs at least 3 (one each for train, "
+                         "validation and test)")
+    test_quota = np.clip(np.rint(per_user * test_fraction).astype(np.int64), 1, np.maximum(per_user - 2, 0))
+    test_quota[~eligible] = 0
+    first = _split_by_quota(counts, test_quota, rng)
+    rest = first.train
+    left = np.diff(rest.indptr)
+    valid_quota = np.clip(np.rint(per_user * validation_fraction).astype(np.int64), 1,
+                          np.maximum(left - 1, 0))
+    valid_quota[~eligible] = 0
+    second = _split_by_quota(rest, valid_quota, rng)
+    skipped = np.flatnonzero(~eligible & (per_user > 0))
+    return ThreeWaySplit(second.train, second.test, first.test, skipped, seed)
