@@ -75,3 +75,91 @@ def test_no_stderr_or_unexpected_errors_committed(path):
                 assert allowed, f"cell {index} raised {output.ename} without the raises-exception tag"
             if output.output_type == "stream" and output.name == "stderr":
                 pytest.fail(f"cell {index} wrote to stderr: {output.text[:200]!r}")
+
+
+# --- static viewers (GitHub, nbviewer, the course site): what a reader sees without a kernel ---------
+
+ALL_NOTEBOOKS = COURSE + EXERCISES
+# Paths of the machine that executed a notebook: home folders, temporary and work folders, Windows
+# drives and installed-package folders.
+MACHINE_PATH = re.compile(
+    r"/root/|/home/|/tmp/|/work/|/Users/|/private/var/|[A-Za-z]:\\\\|[A-Za-z]:\\(?=[A-Za-z])|site-packages|dist-packages"
+)
+WIDGET_REPR = re.compile(r"\b(?:VBox|HBox|Box|GridBox|Tab|Accordion|Stack)\(children=")
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def _output_text(output) -> str:
+    """Every piece of text an output shows: streams, text bundles, error tracebacks."""
+    parts = []
+    if output.get("output_type") == "stream":
+        parts.append(output.get("text", ""))
+    if output.get("output_type") == "error":
+        parts += [output.get("ename", ""), output.get("evalue", ""), *output.get("traceback", [])]
+    for mime, value in output.get("data", {}).items():
+        if mime.startswith("text/") or mime.endswith("json"):
+            parts.append(value if isinstance(value, str) else str(value))
+    return "\n".join(parts)
+
+
+def _outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                yield index, output
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_output_shows_a_path_of_the_machine(path):
+    found = []
+    for index, output in _outputs(path):
+        for match in MACHINE_PATH.finditer(_output_text(output)):
+            text = _output_text(output)
+            found.append(f"  cell {index}: {text[max(0, match.start() - 60):match.end() + 60]!r}")
+    assert not found, f"{path.parent.name}/{path.name}: outputs show paths of this machine:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_output_is_a_traceback(path):
+    """Show a caught error's message (``except ValueError as e: print(e)``), never a traceback."""
+    found = [
+        f"  cell {index}: {output.get('ename') or 'text with a traceback'}"
+        for index, output in _outputs(path)
+        if output.get("output_type") == "error" or "Traceback (most recent call last)" in _output_text(output)
+    ]
+    assert not found, f"{path.parent.name}/{path.name}: committed tracebacks:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_widget_output_carries_a_picture(path):
+    """A static viewer cannot run a widget: each one needs a PNG of its default state in the same
+    bundle (``recsys_course.widgets.with_picture``), and no text view may show ``VBox(children=...``."""
+    found = []
+    for index, output in _outputs(path):
+        data = output.get("data", {})
+        if WIDGET_MIME in data and "image/png" not in data:
+            found.append(f"  cell {index}: a widget output without image/png")
+        plain = data.get("text/plain", "")
+        plain = plain if isinstance(plain, str) else "".join(plain)
+        if WIDGET_REPR.search(plain):
+            found.append(f"  cell {index}: text/plain shows {plain[:60]!r}")
+    assert not found, f"{path.parent.name}/{path.name}:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_details_block_has_a_summary(path):
+    """``<details>`` without ``<summary>`` shows a bare "Details" toggle, or nothing, in some viewers."""
+    nb = nbformat.read(path, as_version=4)
+    found = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        opened = re.findall(r"<details\b", cell.source, re.I)
+        closed = re.findall(r"</details\s*>", cell.source, re.I)
+        if len(opened) != len(closed):
+            found.append(f"  cell {index}: {len(opened)} <details> but {len(closed)} </details>")
+        for block in re.findall(r"<details\b[^>]*>(.*?)</details\s*>", cell.source, re.I | re.S):
+            if not re.match(r"\s*<summary\b[^>]*>.*?\S.*?</summary\s*>", block, re.I | re.S):
+                found.append(f"  cell {index}: <details> does not open with a non-empty <summary>: {block.strip()[:80]!r}")
+    assert not found, f"{path.parent.name}/{path.name}:\n" + "\n".join(found)
