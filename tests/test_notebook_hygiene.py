@@ -163,3 +163,73 @@ def test_every_details_block_has_a_summary(path):
             if not re.match(r"\s*<summary\b[^>]*>.*?\S.*?</summary\s*>", block, re.I | re.S):
                 found.append(f"  cell {index}: <details> does not open with a non-empty <summary>: {block.strip()[:80]!r}")
     assert not found, f"{path.parent.name}/{path.name}:\n" + "\n".join(found)
+
+
+# --- the learning path: core and going-deeper sections, "predict, then run" checkpoints -------------
+
+SECTION_MARK = re.compile(r"^\*(?:Core|Going deeper \(optional\))\.\*")
+CHECKPOINT = "**Predict, then run.**"
+CHECKPOINT_NOTEBOOKS = [p for p in COURSE if p.stem[:2] in {"01", "02", "03", "04"}]
+
+
+def _sections(nb):
+    """(cell index, heading, first non-empty line under it) for every ``## `` heading."""
+    cells = nb.cells
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "markdown":
+            continue
+        lines = cell.source.splitlines()
+        for at, line in enumerate(lines):
+            if not re.match(r"##\s", line):
+                continue
+            following = [rest for rest in lines[at + 1:] if rest.strip()]
+            if not following:  # the heading ends its cell: look at the next markdown cell
+                nxt = next((c for c in cells[index + 1:] if c.source.strip()), None)
+                following = [rest for rest in nxt.source.splitlines() if rest.strip()] if nxt is not None and nxt.cell_type == "markdown" else []
+            yield index, line.strip(), following[0].strip() if following else ""
+
+
+@pytest.mark.parametrize("path", COURSE, ids=lambda p: p.name)
+def test_every_section_is_marked_core_or_going_deeper(path):
+    """The README's core path is built from these marks: ``*Core.*`` or ``*Going deeper (optional).*``
+    on the first line under every ``##`` heading."""
+    nb = nbformat.read(path, as_version=4)
+    sections = list(_sections(nb))
+    assert sections, f"{path.name} has no ## sections"
+    unmarked = [f"  cell {index}: {heading!r} is followed by {first[:60]!r}"
+                for index, heading, first in sections if not SECTION_MARK.match(first)]
+    assert not unmarked, (
+        f"{path.name}: sections without '*Core.*' or '*Going deeper (optional).*' right under the heading:\n"
+        + "\n".join(unmarked)
+    )
+    assert any(first.startswith("*Core.*") for _, _, first in sections), f"{path.name} has no core section"
+
+
+@pytest.mark.parametrize("path", CHECKPOINT_NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_01_to_04_have_predict_then_run_checkpoints(path):
+    """2-3 checkpoints: a markdown cell "**Predict, then run.** <question>", then the code cell that
+    answers it, then (in the next markdown cell) the answer in ``<details><summary>...</summary>``."""
+    nb = nbformat.read(path, as_version=4)
+    cells = nb.cells
+    starts = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and CHECKPOINT in c.source]
+    problems = []
+    if not 2 <= len(starts) <= 3:
+        problems.append(f"  {len(starts)} checkpoints (cells {starts}); want 2 or 3")
+    for i in starts:
+        question = cells[i].source.split(CHECKPOINT, 1)[1]
+        if len(question.split()) < 4:
+            problems.append(f"  cell {i}: the checkpoint asks no question after {CHECKPOINT!r}")
+        if re.search(r"<details\b", question, re.I):
+            problems.append(f"  cell {i}: the answer sits before the code runs")
+        j = i + 1
+        while j < len(cells) and not cells[j].source.strip():
+            j += 1
+        if j >= len(cells) or cells[j].cell_type != "code":
+            problems.append(f"  cell {i}: the next cell is not the code cell to run")
+            continue
+        while j < len(cells) and cells[j].cell_type == "code":
+            j += 1
+        answer = cells[j].source if j < len(cells) else ""
+        if not re.search(r"<details\b[^>]*>\s*<summary\b[^>]*>.*?</summary\s*>.*?\S.*?</details\s*>", answer, re.I | re.S):
+            problems.append(f"  cell {i}: the markdown cell after its code (cell {j}) holds no <details><summary> answer")
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
