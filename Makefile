@@ -14,13 +14,14 @@ SUBMISSIONS ?=
 GRADE_ARGS ?=
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help venv install install-test data lab test test-fast bench grade quiz exercises browser java clean
+.PHONY: help venv install install-test data lab test test-fast bench book grade quiz exercises browser java clean
 
 help:
 	@echo "make lab    - set everything up and open the course in JupyterLab (LAB_ARGS=... passes through)"
 	@echo "make test   - set everything up and run every test, executing every notebook"
 	@echo "make data   - fetch and verify the real data sets"
 	@echo "make bench  - run the benchmarks against the implicit library"
+	@echo "make book   - build the course website (executed notebooks, quiz, exercises) into _build/html"
 	@echo "make grade SUBMISSIONS='path/ex01_*.ipynb' - grade exercise submissions"
 
 $(PY):
@@ -32,11 +33,15 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-dev
-	$(PIP) install -e '.[dev,spark,bench]'
+	$(PIP) install -e '.[dev,spark,bench,book]'
 	@touch $@
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-dev
 	$(PIP) install -e '.[dev,bench]'
+	@touch $@
+
+$(VENV)/.installed-book: pyproject.toml | $(PY)
+	$(PIP) install -e '.[book]'
 	@touch $@
 
 venv: $(PY)
@@ -71,10 +76,18 @@ test: $(VENV)/.installed-test browser java data
 
 # Unit tests only: the quick loop while developing.
 test-fast: $(VENV)/.installed-dev
-	$(PY) -m pytest tests -m "not slow and not notebooks and not spark and not ui and not grader" $(PYTEST_ARGS)
+	$(PY) -m pytest tests -m "not slow and not notebooks and not spark and not ui and not grader and not book" $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-bench data
 	$(PY) -m recsys_course.cli bench $(BENCH_ARGS)
+
+# The course as a static website in $(BOOK_DIR)/html, from the committed executed notebooks
+# (nothing is executed); offline by design (MathJax and every script bundled). docs/conf.py says how.
+BOOK_DIR ?= _build
+book: $(VENV)/.installed-book
+	rm -rf $(BOOK_DIR)/html
+	$(PY) -m sphinx -b html -c docs -d $(BOOK_DIR)/doctrees -q . $(BOOK_DIR)/html
+	@echo "website: $(BOOK_DIR)/html/index.html"
 
 grade: $(VENV)/.installed-dev
 	$(PY) -m recsys_course.cli grade $(SUBMISSIONS) $(GRADE_ARGS)
@@ -86,4 +99,4 @@ exercises: $(VENV)/.installed-dev
 	$(PY) -m recsys_course.exercises.build
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build _build *.egg-info

@@ -1,0 +1,322 @@
+"""The course website (``make book``) in a real browser, with the network closed.
+
+Builds the site once (the same ``sphinx-build`` command as ``make book``, into a temporary
+folder), serves it from 127.0.0.1 with a threaded ``http.server``, and walks it in Debian's
+headless chromium with every request to another host aborted and recorded. Checks:
+
+* the build prints no warning (a broken cross-reference, a missing image, a bad marker);
+* every page reached from the landing page loads with no console error, every internal link,
+  anchor and image resolves, and every image has alt text;
+* math is typeset by the bundled MathJax on notebook 02's page (no raw TeX left);
+* no page shows a widget's text repr (``VBox(children=...``) instead of its picture;
+* the static quiz shows the "streamed a song 12 times" question with its answer collapsed;
+* the built-in search answers offline;
+* no request tried to leave the machine.
+
+Screenshots go to ``artifacts/book/`` (git-ignored). Without chromium the browser tests skip
+on a developer machine and fail under CI (env ``CI`` set), like the JupyterLab browser test.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import runpy
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from ui_helpers import CHROMIUM_ARGS, REPO, find_chromium
+
+pytestmark = pytest.mark.book
+
+ARTIFACTS = REPO / "artifacts" / "book"
+NOTEBOOK_02 = "notebooks/02_preference_and_confidence.html"
+QUIZ = "docs/quiz.html"
+# The text a widget shows where no widget manager runs: what a static page must never show.
+WIDGET_REPR = re.compile(
+    r"\b(?:VBox|HBox|Box|GridBox|Tab|Accordion|interactive)\(children=|"
+    r"\b(?:FloatSlider|IntSlider|FloatLogSlider|Dropdown|RadioButtons|Checkbox|Button|Output|Image|HTML)\((?:value|layout|description|outputs)="
+)
+# Raw TeX left in a page after MathJax ran: \( \) \[ \] delimiters, or $...$ holding a TeX command.
+RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$[^$\n]{0,200}\\[A-Za-z]+[^$\n]{0,200}\$")
+
+
+def build_command(out: Path, doctrees: Path) -> list[str]:
+    """The command ``make book`` runs (kept in step with the Makefile's ``book`` target)."""
+    return [sys.executable, "-m", "sphinx", "-b", "html", "-c", "docs", "-d", str(doctrees), "-q",
+            ".", str(out)]
+
+
+def test_make_book_runs_the_same_command():
+    makefile = (REPO / "Makefile").read_text()
+    assert "-m sphinx -b html -c docs -d $(BOOK_DIR)/doctrees -q . $(BOOK_DIR)/html" in makefile
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    pytest.importorskip("myst_nb", reason="the book extra installs myst-nb (make book / make test)")
+    root = tmp_path_factory.mktemp("book")
+    out = root / "html"
+    env = dict(os.environ, PYTHONHASHSEED="0", COURSE_REPOSITORY_URL="")
+    result = subprocess.run(build_command(out, root / "doctrees"), cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"sphinx-build failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    out.joinpath(".build-log").write_text(result.stderr)
+    return out
+
+
+def test_build_prints_no_warning(site):
+    log = (site / ".build-log").read_text()
+    assert not log.strip(), f"sphinx-build warned:\n{log[-5000:]}"
+
+
+def test_site_has_every_page(site):
+    """A page per notebook (NN_ names kept), the landing page at the root, quiz, exercises,
+    references, search; the exercise notebooks downloadable."""
+    notebooks = sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert len(notebooks) >= 7
+    for stem in notebooks:
+        assert (site / "notebooks" / f"{stem}.html").is_file(), f"no page for notebooks/{stem}.ipynb"
+    for page in ("index.html", "docs/index.html", QUIZ, "docs/exercises.html", "docs/references.html",
+                 "search.html", "searchindex.js", "_static/mathjax/MathJax.js"):
+        assert (site / page).is_file(), f"the site has no {page}"
+    downloads = {p.name for p in site.glob("_downloads/*/*.ipynb")}
+    exercises = {p.name for p in (REPO / "exercises").glob("ex*.ipynb")}
+    assert exercises and exercises <= downloads, f"exercise notebooks not downloadable: {exercises - downloads}"
+
+
+def test_launch_buttons_only_with_a_repository(monkeypatch):
+    monkeypatch.setenv("COURSE_REPOSITORY_URL", "")
+    assert "launch_buttons" not in runpy.run_path(str(REPO / "docs" / "conf.py"))["html_theme_options"]
+    monkeypatch.setenv("COURSE_REPOSITORY_URL", "https://github.com/someone/recsys-course/")
+    options = runpy.run_path(str(REPO / "docs" / "conf.py"))["html_theme_options"]
+    assert options["repository_url"] == "https://github.com/someone/recsys-course"
+    assert options["launch_buttons"]["binderhub_url"] and options["launch_buttons"]["colab_url"]
+
+
+# ------------------------------------------------------------------------------ browser fixtures
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # no request log on stderr
+        pass
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    path = find_chromium()
+    if path is None:
+        reason = "chromium is not installed: `make browser` (apt-get install chromium) installs it"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " -- and CI is set, so the browser test must run", pytrace=False)
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
+    with sync_api.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class OfflineContext:
+    """A browser context in which every request not to the local server is aborted and noted,
+    and console errors of every page are collected."""
+
+    def __init__(self, browser, origin: str):
+        self.origin = origin
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.failed: list[str] = []
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.context.route("**/*", self._route)
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if url.startswith(self.origin + "/"):
+            route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
+
+    def new_page(self, label: str):
+        page = self.context.new_page()
+        page.on("console", lambda m: m.type == "error" and self.errors.append(f"{label}: {m.text}"))
+        page.on("pageerror", lambda e: self.errors.append(f"{label}: uncaught {e}"))
+        page.on("requestfailed", lambda r: r.url.startswith(self.origin) and self.failed.append(f"{label}: {r.url}"))
+        page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{label}: {r.status} {r.url}"))
+        return page
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def wait_for_mathjax(page) -> None:
+    """Wait until MathJax (if the page loads it) has typeset everything queued."""
+    page.wait_for_function("() => document.readyState === 'complete'")
+    if page.evaluate("() => !!document.querySelector('script[src*=\"MathJax.js\"]')"):
+        page.wait_for_function("() => !!(window.MathJax && window.MathJax.Hub && window.MathJax.Hub.queue)",
+                               timeout=30_000)
+        page.evaluate("() => new Promise(done => MathJax.Hub.Queue(() => done(true)))")
+
+
+def _local_path(url: str, origin: str) -> str | None:
+    """The path of a same-site URL (no query, no fragment), else None."""
+    if not url.startswith(origin + "/"):
+        return None
+    return urllib.parse.urlsplit(url).path
+
+
+def _resolves(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            return reply.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+@pytest.fixture(scope="session")
+def crawl(browser, server):
+    """Every page reached from the landing page, visited once: what each showed and linked."""
+    offline = OfflineContext(browser, server)
+    pages: dict[str, dict] = {}
+    queue = ["/"]
+    other_files: set[str] = set()
+    while queue:
+        path = queue.pop(0)
+        if path in pages:
+            continue
+        page = offline.new_page(path)
+        page.goto(server + path, wait_until="load")
+        wait_for_mathjax(page)
+        info = page.evaluate(
+            """() => ({
+                final: location.pathname,
+                text: document.body.innerText,
+                ids: Array.from(document.querySelectorAll('[id]')).map(n => n.id)
+                      .concat(Array.from(document.querySelectorAll('a[name]')).map(n => n.name)),
+                links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+                images: Array.from(document.querySelectorAll('img')).map(img => ({
+                    src: img.currentSrc || img.src, alt: (img.getAttribute('alt') || '').trim(),
+                    ok: img.complete && img.naturalWidth > 0})),
+                mathjax: document.querySelectorAll('.MathJax, .MathJax_Display, .MathJax_CHTML, mjx-container').length,
+                mathErrors: document.querySelectorAll('.MathJax_Error, merror, mjx-merror').length,
+            })"""
+        )
+        pages[path] = info
+        if info["final"] != path:
+            pages.setdefault(info["final"], info)
+        for link in info["links"]:
+            target = _local_path(link, server)
+            if target is None:
+                continue
+            if target.endswith(".html") or target.endswith("/"):
+                if target not in pages and target not in queue:
+                    queue.append(target)
+            else:
+                other_files.add(target)
+        page.close()
+    yield {"pages": pages, "files": other_files, "offline": offline, "origin": server}
+    offline.close()
+
+
+# ---------------------------------------------------------------------------------- browser tests
+def test_every_page_loads_cleanly_offline(crawl):
+    pages, offline = crawl["pages"], crawl["offline"]
+    notebook_pages = [p for p in pages if p.startswith("/notebooks/")]
+    assert len(notebook_pages) >= 7, f"the landing page leads to only {sorted(notebook_pages)}"
+    for needed in ("/docs/index.html", "/" + QUIZ, "/docs/exercises.html", "/docs/references.html"):
+        assert needed in pages, f"{needed} is not reached from the landing page"
+    assert not offline.errors, "console errors:\n" + "\n".join(offline.errors)
+    assert not offline.failed, "requests that failed on the local server:\n" + "\n".join(offline.failed)
+    assert not offline.outside, "requests to other hosts (the site must work offline):\n" + "\n".join(
+        sorted(set(offline.outside)))
+
+
+def test_links_anchors_and_images_resolve(crawl):
+    pages, origin = crawl["pages"], crawl["origin"]
+    problems = []
+    for path, info in pages.items():
+        for link in info["links"]:
+            target = _local_path(link, origin)
+            if target is None:
+                continue
+            fragment = urllib.parse.urlsplit(link).fragment
+            if target in pages:
+                if fragment and urllib.parse.unquote(fragment) not in pages[target]["ids"]:
+                    problems.append(f"{path}: link to {target}#{fragment}: no such anchor")
+            elif _resolves(origin + target) != 200:
+                problems.append(f"{path}: link to {target} does not resolve")
+        for image in info["images"]:
+            if not image["ok"]:
+                problems.append(f"{path}: image {image['src'][:120]} did not load")
+            if not image["alt"]:
+                problems.append(f"{path}: image {image['src'][:120]} has no alt text")
+    assert not problems, "\n".join(problems)
+
+
+def test_no_page_shows_a_widget_repr(crawl):
+    shown = {path: WIDGET_REPR.search(info["text"]).group(0)
+             for path, info in crawl["pages"].items() if WIDGET_REPR.search(info["text"])}
+    assert not shown, f"pages show a widget's text instead of its picture: {shown}"
+
+
+def test_math_is_typeset_on_notebook_02(crawl):
+    info = crawl["pages"].get("/" + NOTEBOOK_02)
+    assert info is not None, f"{NOTEBOOK_02} is not reached from the landing page"
+    assert info["mathjax"] > 0, "no MathJax output on notebook 02's page (no math, or MathJax did not run)"
+    assert info["mathErrors"] == 0, "MathJax reported TeX errors on notebook 02's page"
+    for path, page in crawl["pages"].items():
+        raw = RAW_TEX.search(page["text"])
+        assert raw is None, f"{path} shows raw TeX: {raw.group(0)!r}"
+
+
+def test_screenshots_and_quiz_answer_collapsed(crawl, browser):
+    """Landing page, notebook 02 and the quiz as a learner sees them; quiz question 1 readable,
+    its answer hidden until opened."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    offline = OfflineContext(browser, crawl["origin"])
+    try:
+        page = offline.new_page("screenshots")
+        for path, name in (("/", "landing.png"), ("/" + NOTEBOOK_02, "notebook_02.png"), ("/" + QUIZ, "quiz.png")):
+            page.goto(crawl["origin"] + path, wait_until="load")
+            wait_for_mathjax(page)
+            page.screenshot(path=str(ARTIFACTS / name))
+        page.goto(crawl["origin"] + "/" + QUIZ, wait_until="load")
+        question = page.locator("section", has=page.get_by_text("streamed a song 12 times")).last
+        question.get_by_text("streamed a song 12 times").wait_for(state="visible")
+        answer = question.locator("details.quiz-answer")
+        assert answer.count() == 1
+        assert answer.evaluate("node => !node.open"), "the answer should start collapsed"
+        assert not answer.get_by_text("481").first.is_visible()
+        answer.locator("summary").click()
+        answer.get_by_text("481").first.wait_for(state="visible")
+        question.screenshot(path=str(ARTIFACTS / "quiz_question_open.png"))
+        # the built-in search works offline
+        page.goto(crawl["origin"] + "/search.html?q=confidence", wait_until="load")
+        page.locator("#search-results li").first.wait_for(state="attached", timeout=30_000)
+        assert page.locator("#search-results li").count() >= 3
+    finally:
+        offline.close()
+    assert not offline.errors, "console errors:\n" + "\n".join(offline.errors)
+    assert not offline.outside, "requests to other hosts:\n" + "\n".join(sorted(set(offline.outside)))
