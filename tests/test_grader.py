@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -277,7 +278,7 @@ def _hidden(path) -> str:
 COURSE = Path(EXERCISES["ex01"].source_path).parent.parent
 
 
-@pytest.mark.parametrize("code, static", [
+COURSE_ATTACKS = [
     ("from recsys_course.feedback import preference_confidence\n", True),
     ("from recsys_course.exercises import reference\npreference_confidence = reference('ex01')\n", True),
     ("import importlib\npreference_confidence = importlib.import_module('recsys' + '_course.feedback')"
@@ -288,16 +289,46 @@ COURSE = Path(EXERCISES["ex01"].source_path).parent.parent
     ("import os\nfd = os.open({parent!r}, os.O_RDONLY)\n"
      "text = os.read(os.open('recsys' + '_course/feedback.py', os.O_RDONLY, dir_fd=fd), 10**6)\n", False),
     ("import os\nos.symlink({course}, 'c')\nns = {{}}\nexec(open('c/feedback.py').read(), ns)\n", False),
-], ids=["import", "reference", "importlib", "sys-path", "read-source", "chdir", "dir-fd", "symlink"])
-def test_using_the_course_implementation_scores_zero(tmp_path, code, static):
-    code = code.format(course=_hidden(COURSE), parent=str(COURSE.parent),
-                       source=_hidden(EXERCISES["ex01"].source_path))
+]
+ATTACK_IDS = ["import", "reference", "importlib", "sys-path", "read-source", "chdir", "dir-fd", "symlink"]
+
+
+def _assert_course_attempt_scores_zero(tmp_path, code, static, course):
+    code = code.format(course=_hidden(course), parent=str(course.parent),
+                       source=_hidden(course / EXERCISES["ex01"].source_path.relative_to(COURSE)))
     assert ("recsys_course" in code) == static
     attempt = "try:\n" + textwrap.indent(code, "    ") + "except Exception as err:\n    print('blocked:', err)\n"
     result = grade(tmp_path, attempt + GOOD_EX01)  # even when it falls back to honest code: zero
-    assert result.score == 0
+    assert result.score == 0, outputs(result) + result.log
     assert result.verdict == "course-code", outputs(result)
     assert any("recsys_course" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("code, static", COURSE_ATTACKS, ids=ATTACK_IDS)
+def test_using_the_course_implementation_scores_zero(tmp_path, code, static):
+    _assert_course_attempt_scores_zero(tmp_path, code, static, COURSE)
+
+
+@pytest.fixture(scope="module")
+def private_course(tmp_path_factory):
+    """A copy of the course package in a folder only its owner may enter, as in a clone made
+    under ``mktemp -d``: the sandbox's unprivileged user cannot even look inside."""
+    root = tmp_path_factory.mktemp("private")
+    root.chmod(0o700)
+    copy = root / "clone" / "recsys_course"
+    shutil.copytree(COURSE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+@pytest.mark.parametrize("code, static", [a for a in COURSE_ATTACKS if not a[1]],
+                         ids=[i for i, a in zip(ATTACK_IDS, COURSE_ATTACKS) if not a[1]])
+def test_course_in_a_private_folder_is_still_recognised(tmp_path, monkeypatch, private_course, code, static):
+    """Whether an attempt is caught must not depend on where the course is installed: the guard
+    decides from the path, before the operating system could refuse the unprivileged worker."""
+    from recsys_course.grading import sandbox
+
+    monkeypatch.setattr(sandbox, "COURSE_DIR", private_course)
+    _assert_course_attempt_scores_zero(tmp_path, code, static, private_course)
 
 
 def test_memory_hog_gets_a_memory_error(tmp_path):

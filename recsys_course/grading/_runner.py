@@ -305,6 +305,23 @@ def install_guard(workdir: str, denied_reads: list[str], course_dirs: list[str],
             if first.isdigit() and int(first) != getpid():
                 raise deny("process", "looking at other processes is not allowed")
 
+    def holds_course(path: str) -> bool:
+        """True for the course package, a folder in it, or a folder that holds it: decided from
+        the path alone, so it does not matter whether this user could reach the folder."""
+        return any(inside(path, folder) or inside(folder, path) for folder in course_dirs)
+
+    def check_path_list(entries, what: str) -> None:
+        """An import search path (sys.path, a package's __path__) must not lead into the course."""
+        try:
+            entries = [e for e in entries if isinstance(e, (str, bytes))][:200]
+        except BaseException:  # noqa: BLE001 - a learner object posing as a list
+            return
+        for entry in entries:
+            resolved = resolve(entry or ".")
+            if any(inside(resolved, folder) for folder in course_dirs):
+                raise deny("course-code", f"importing from the course package ({resolved} on {what}) "
+                                          "is not allowed in graded work")
+
     def check_write(path: str) -> None:
         if not inside(path, workdir):
             kind = "course-code" if any(inside(path, folder) for folder in course_dirs) else "files"
@@ -333,18 +350,35 @@ def install_guard(workdir: str, denied_reads: list[str], course_dirs: list[str],
                 check_write(resolved)
             elif not inside(resolved, workdir):
                 # a descriptor of an outside directory would let dir_fd= reach past these checks
+                if holds_course(resolved):
+                    raise deny("course-code", f"opening the directory {resolved} is not allowed")
                 try:
                     is_dir = isdir(stat(resolved).st_mode)
                 except OSError:
                     is_dir = False
                 if is_dir:
-                    kind = "course-code" if any(inside(d, resolved) for d in course_dirs) else "files"
-                    raise deny(kind, f"opening the directory {resolved} is not allowed")
+                    raise deny("files", f"opening the directory {resolved} is not allowed")
             return
         if event == "import":
             name = args[0] if args else ""
-            if isinstance(name, str) and (name == "recsys_course" or name.startswith("recsys_course.")):
-                raise deny("course-code", f"importing {name} is not allowed in graded work: write your own code")
+            check_module_name(name)
+            if len(args) > 2 and isinstance(args[2], list):
+                check_path_list(args[2], "sys.path")
+            return
+        if event == "os.chdir":
+            path = args[0] if args else None
+            if isinstance(path, int) or path is None:
+                return
+            resolved = resolve(as_text(path))
+            if not inside(resolved, workdir):
+                kind = "course-code" if holds_course(resolved) else "files"
+                raise deny(kind, f"changing the working directory to {resolved} is not allowed")
+            return
+        if event in ("os.listdir", "os.scandir"):
+            path = args[0] if args else None
+            if isinstance(path, int) or path is None:
+                return
+            check_read(resolve(as_text(path)))
             return
         if event.startswith(_DENIED_EVENTS):
             raise deny("process", f"{event} is not allowed")
@@ -355,6 +389,22 @@ def install_guard(workdir: str, denied_reads: list[str], course_dirs: list[str],
                     continue
                 check_write(resolve(as_text(arg)))
 
+    def check_module_name(name) -> None:
+        if isinstance(name, str) and (name == "recsys_course" or name.startswith("recsys_course.")):
+            raise deny("course-code", f"importing {name} is not allowed in graded work: write your own code")
+
+    class CourseImportGuard:
+        """First on sys.meta_path: ``importlib.import_module`` raises no "import" audit event for
+        the module it is asked for, so the names and search paths are checked here as well
+        (before any finder touches the file system)."""
+
+        @staticmethod
+        def find_spec(fullname, path=None, target=None):
+            check_module_name(fullname)
+            check_path_list(sys.path if path is None else path, "sys.path" if path is None else "a package path")
+            return None
+
+    sys.meta_path.insert(0, CourseImportGuard)
     sys.addaudithook(hook)
 
 
@@ -720,6 +770,24 @@ def _preload() -> None:
             pass
 
 
+def _installed_course_dirs() -> list[str]:
+    """Where this interpreter would import ``recsys_course`` from (it may differ from the copy
+    that started the grader, e.g. an editable install of another checkout), resolved now, while
+    the supervisor can still reach every folder. The package is located, never imported."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("recsys_course")
+    except (ImportError, ValueError, OSError):
+        return []
+    if spec is None:
+        return []
+    places = list(spec.submodule_search_locations or [])
+    if spec.origin and not places:
+        places.append(os.path.dirname(spec.origin))
+    return [os.path.realpath(p) for p in places]
+
+
 def main(argv: list[str]) -> int:
     result_fd = int(argv[1])
     job = json.loads(sys.stdin.buffer.read().decode("utf-8"))
@@ -730,6 +798,8 @@ def main(argv: list[str]) -> int:
     import scipy.sparse  # noqa: F401
 
     _preload()
+    # resolved here, before any privilege drop: the worker's own view may stop at a private folder
+    job["course_dirs"] = [os.path.realpath(d) for d in job["course_dirs"]] + _installed_course_dirs()
 
     try:
         import ctypes
