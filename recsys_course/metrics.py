@@ -56,6 +56,7 @@ __all__ = [
     "ndcg_at_k",
     "precision_at_k",
     "recall_at_k",
+    "sampled_ranking",
 ]
 
 #: metric names ``evaluate`` understands, in the order it reports them
@@ -439,3 +440,89 @@ def evaluate(
     result["users"] = rows
     result["per_user"] = per_user
     return result
+
+
+# ------------------------------------------------------------ sampled negatives
+def _check_item_array(value: Any, name: str, shape_text: str, ndim: int, n_items: int | None) -> np.ndarray:
+    array = np.asarray(value)
+    if array.ndim != ndim or array.dtype == bool or (array.size and not np.issubdtype(array.dtype, np.integer)):
+        raise TypeError(f"{name} must be a {shape_text} array of integer item indices, got {describe(value)}")
+    array = array.astype(np.int64)
+    if array.size and array.min() < 0:
+        raise ValueError(f"{name} must hold item indices >= 0, got {int(array.min())}")
+    if array.size and n_items is not None and array.max() >= n_items:
+        raise ValueError(f"{name} must hold item indices in [0, {n_items - 1}], got {int(array.max())}")
+    return array
+
+
+def sampled_ranking(model: Any, users: Any, targets: Any, negatives: Any, k: int = 10,
+                    chunk_size: int = 1024) -> dict:
+    """Hit rate and NDCG at ``k`` of each target ranked among sampled negatives (He et al. 2017).
+
+    For row j, user ``users[j]``'s held-out item ``targets[j]`` is ranked against the items
+    ``negatives[j]`` (e.g. 100 items the user never rated), by ``model.score``. Its rank r
+    (0 = top) is the number of negatives scoring **at or above** it: a negative that ties the
+    target counts as ranked above it (the strict, pessimistic convention: a model that scores
+    everything equal gets r = number of negatives, not a lucky draw). Then
+    hit = [r < k] and NDCG = 1 / log2(r + 2) if r < k else 0 (one relevant item, so the
+    ideal DCG is 1). Returns ``{"hit_rate": mean hit, "ndcg": mean NDCG}`` over the rows.
+
+    The candidates are only the target and its negatives: the model's other items are
+    ignored, whatever their scores (see Krichene & Rendle, KDD 2020, on how this differs from
+    ranking every item).
+    """
+    if not hasattr(model, "score") or not callable(model.score):
+        raise TypeError(f"model must have a score(users) method (a fitted recommender), got {describe(model)}")
+    k = check_int(k, "k", minimum=1)
+    chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+    n_users = getattr(model, "n_users", None)
+    n_items = getattr(model, "n_items", None)
+    user_array = np.asarray(users)
+    if user_array.ndim != 1 or user_array.dtype == bool or (
+            user_array.size and not np.issubdtype(user_array.dtype, np.integer)):
+        raise TypeError(f"users must be a 1-d array of integer user indices, got {describe(users)}")
+    if user_array.size == 0:
+        raise ValueError("users must hold at least one user index, got an empty array")
+    user_array = user_array.astype(np.int64)
+    if user_array.min() < 0 or (n_users is not None and user_array.max() >= n_users):
+        bad = user_array[(user_array < 0) | (user_array >= (n_users or np.inf))][0]
+        raise ValueError(f"users must hold user indices in [0, {(n_users or 0) - 1}], got {bad}")
+    target_array = _check_item_array(targets, "targets", "1-d", 1, n_items)
+    negative_array = _check_item_array(negatives, "negatives", "2-d (users x negatives)", 2, n_items)
+    if target_array.size != user_array.size:
+        raise ValueError(f"targets must give one item per user ({user_array.size}), got {target_array.size}")
+    if negative_array.shape[0] != user_array.size or negative_array.shape[1] == 0:
+        raise ValueError(
+            f"negatives must have one row per user ({user_array.size}) and at least one column, "
+            f"got shape {negative_array.shape}"
+        )
+    ordered = np.sort(negative_array, axis=1)
+    repeated = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+    if repeated.any():
+        row = int(np.argmax(repeated))
+        raise ValueError(f"negatives must not repeat an item within a row: row {row} (user {user_array[row]}) does")
+    clash = (negative_array == target_array[:, None]).any(axis=1)
+    if clash.any():
+        row = int(np.argmax(clash))
+        raise ValueError(
+            f"negatives must not contain the row's target item: row {row} (user {user_array[row]}) "
+            f"lists its target {target_array[row]} among its negatives"
+        )
+    rows = np.arange(user_array.size)
+    ranks = np.empty(user_array.size, dtype=np.int64)
+    for start in range(0, user_array.size, chunk_size):
+        part = slice(start, start + chunk_size)
+        scores = np.asarray(model.score(user_array[part]))
+        if scores.ndim != 2 or scores.shape[0] != user_array[part].size:
+            raise ValueError(f"model.score returned shape {scores.shape}, expected ({user_array[part].size}, n_items)")
+        if n_items is None and max(target_array[part].max(), negative_array[part].max()) >= scores.shape[1]:
+            raise ValueError(f"targets and negatives must hold item indices below {scores.shape[1]} (model.score's width)")
+        local = rows[part] - start
+        target_scores = scores[local, target_array[part]]
+        negative_scores = scores[local[:, None], negative_array[part]]
+        if np.isnan(target_scores).any() or np.isnan(negative_scores).any():
+            raise ValueError("model.score returned NaN scores for some of the users")
+        ranks[part] = (negative_scores >= target_scores[:, None]).sum(axis=1)
+    hits = ranks < k
+    ndcg = np.where(hits, 1.0 / np.log2(ranks + 2.0), 0.0)
+    return {"hit_rate": float(hits.mean()), "ndcg": float(ndcg.mean())}

@@ -258,6 +258,17 @@ def _read_inter(path: Path) -> tuple[list[str], list[str], np.ndarray, np.ndarra
     return users, items, np.asarray(ratings, dtype=np.float64), np.asarray(stamps, dtype=np.float64)
 
 
+def _event_indices(interactions: Interactions, users, items) -> dict:
+    """Row and column index of every event in file order (aligned with its timestamp).
+
+    ``Interactions`` sums repeated pairs into one matrix cell; time-based protocols
+    (``recsys_course.protocols``) need each event's own place, so the loaders keep it.
+    """
+    user_index = np.searchsorted(interactions.user_ids, np.asarray(users, dtype=interactions.user_ids.dtype))
+    item_index = np.searchsorted(interactions.item_ids, np.asarray(items, dtype=interactions.item_ids.dtype))
+    return {"event_users": user_index.astype(np.int64), "event_items": item_index.astype(np.int64)}
+
+
 def load_movielens_100k() -> Dataset:
     """MovieLens 100K as explicit feedback: 100,000 ratings (1-5 stars), 943 users, 1,682 movies.
 
@@ -292,7 +303,8 @@ def load_movielens_100k() -> Dataset:
         item_genres=tuple(genres.get(int(i), ()) for i in item_ids),
         description="MovieLens 100K: 1-5 star ratings of movies by 943 users (explicit feedback)",
         source=DATASETS["movielens-100k"],
-        extra={"timestamps": stamps},
+        extra={"timestamps": stamps,
+               **_event_indices(interactions, np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64))},
     )
 
 
@@ -310,7 +322,7 @@ def load_movielens_1m() -> Dataset:
         item_names=np.asarray(interactions.item_ids, dtype=object),
         description="MovieLens 1M: 1-5 star ratings of movies by 6,040 users",
         source=DATASETS["movielens-1m"],
-        extra={"timestamps": stamps},
+        extra={"timestamps": stamps, **_event_indices(interactions, users, items)},
     )
 
 
@@ -327,18 +339,26 @@ def load_instacart() -> Dataset:
     header = next(rows)
     try:
         u_col, o_col, p_col = header.index("user_id"), header.index("order_id"), header.index("product_id")
+        n_col = header.index("order_number") if "order_number" in header else None
     except ValueError:
         raise DataUnavailableError(f"the Instacart sample lacks user_id/order_id/product_id columns: {header}") from None
     triples = set()
+    order_numbers: dict[int, int] = {}
     lines = 0
     for row in rows:
         if not row:
             continue
         lines += 1
         triples.add((int(row[u_col]), int(row[o_col]), int(row[p_col])))
+        if n_col is not None:
+            order_numbers[int(row[o_col])] = int(float(row[n_col]))
+    triples = sorted(triples)  # a fixed event order (a set's order may differ between runs)
     users = np.fromiter((t[0] for t in triples), dtype=np.int64, count=len(triples))
     products = np.fromiter((t[2] for t in triples), dtype=np.int64, count=len(triples))
     interactions = Interactions(users, products)  # one event per (user, order, product)
+    extra = {"order_lines": lines, **_event_indices(interactions, users, products)}
+    if n_col is not None:  # the user's 1st, 2nd, ... order: later orders can be held out
+        extra["order_numbers"] = np.array([order_numbers[t[1]] for t in triples], dtype=np.int64)
     names = np.array([f"product {i}" for i in interactions.item_ids], dtype=object)
     return Dataset(
         name="instacart",
@@ -346,5 +366,5 @@ def load_instacart() -> Dataset:
         item_names=names,
         description="Instacart sample: number of orders in which each user bought each product (implicit)",
         source=DATASETS["instacart"],
-        extra={"order_lines": lines},
+        extra=extra,
     )

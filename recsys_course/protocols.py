@@ -1,0 +1,250 @@
+"""Published evaluation protocols, built the way the papers describe them.
+
+``leave_last_out`` is the protocol of the NCF paper (He et al., WWW 2017), reused by Rendle
+et al. (RecSys 2020, RecSys 2022) on MovieLens 1M: each user's latest interaction is the
+test item, ranked against ``negatives`` items that user never rated (HR@10 and NDCG@10 with
+``recsys_course.metrics.sampled_ranking``). The interaction before it is the validation item,
+so settings can be chosen without looking at the test step.
+
+``later_orders_out`` holds out each user's latest order(s) of a basket data set (Instacart):
+the time-based split of Hu, Koren and Volinsky (ICDM 2008), who trained on four weeks of
+viewing and tested on the week after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._validation import check_int, check_random_state, describe
+
+__all__ = ["LeaveLastOut", "leave_last_out", "later_orders_out", "OrderSplit"]
+
+
+@dataclass(frozen=True)
+class LeaveLastOut:
+    """The leave-last-out split with sampled negatives (rows aligned with ``users``).
+
+    ``train``: users x items binary CSR without each evaluated user's last item (the matrix
+    to fit the final model on). ``test_items[j]``: the last item of user ``users[j]``;
+    ``test_negatives[j]``: ``negatives`` distinct items that user never rated.
+    ``validation_train``: ``train`` without each evaluated user's second-to-last item,
+    which is ``validation_items[j]``, with its own ``validation_negatives[j]``.
+    ``skipped_users``: users with fewer than 3 distinct items; they are not evaluated and
+    keep all their items in both training matrices (they still teach the item factors).
+    ``test`` and ``validation`` give the held-out items as sparse matrices for full-ranking
+    metrics (``recsys_course.metrics.evaluate``).
+    """
+
+    train: sp.csr_matrix
+    test_items: np.ndarray
+    test_negatives: np.ndarray
+    validation_train: sp.csr_matrix
+    validation_items: np.ndarray
+    validation_negatives: np.ndarray
+    users: np.ndarray
+    skipped_users: np.ndarray
+    random_state: Any = None
+
+    def _held_out(self, items: np.ndarray) -> sp.csr_matrix:
+        ones = np.ones(self.users.size)
+        return sp.csr_matrix((ones, (self.users, items)), shape=self.train.shape)
+
+    @property
+    def test(self) -> sp.csr_matrix:
+        """Users x items CSR with a 1 at each evaluated user's test item."""
+        return self._held_out(self.test_items)
+
+    @property
+    def validation(self) -> sp.csr_matrix:
+        """Users x items CSR with a 1 at each evaluated user's validation item."""
+        return self._held_out(self.validation_items)
+
+    def __repr__(self) -> str:
+        return (
+            f"LeaveLastOut({self.users.size:,} users evaluated, {self.test_negatives.shape[1]} negatives each, "
+            f"train={self.train.nnz:,} non-zeros, {self.skipped_users.size:,} users skipped)"
+        )
+
+
+def _events(dataset: Any, time_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+    """(users, items, times, shape) of a Dataset's events, checked."""
+    extra = getattr(dataset, "extra", None)
+    matrix = getattr(dataset, "counts", None)
+    if not isinstance(extra, dict) or not sp.issparse(matrix):
+        raise TypeError(
+            f"dataset must be a recsys_course.data.Dataset (e.g. load_movielens_1m()), got {describe(dataset)}"
+        )
+    missing = [key for key in (time_key, "event_users", "event_items") if key not in extra]
+    if missing:
+        raise ValueError(
+            f"dataset {getattr(dataset, 'name', '?')!r} carries no {', '.join(missing)} for its events; "
+            f"this protocol needs each event's {time_key} (MovieLens 100K and 1M have timestamps, "
+            f"Instacart has order numbers)"
+        )
+    users = np.asarray(extra["event_users"])
+    items = np.asarray(extra["event_items"])
+    times = np.asarray(extra[time_key])
+    n_users, n_items = matrix.shape
+    if not (users.ndim == items.ndim == times.ndim == 1 and users.size == items.size == times.size):
+        raise ValueError(
+            f"dataset.extra: event_users, event_items and {time_key} must be 1-d arrays of one length, got "
+            f"shapes {users.shape}, {items.shape} and {times.shape}"
+        )
+    if users.size == 0:
+        raise ValueError("dataset holds no events")
+    if not (np.issubdtype(users.dtype, np.integer) and np.issubdtype(items.dtype, np.integer)):
+        raise TypeError("dataset.extra: event_users and event_items must hold integer indices")
+    if not np.issubdtype(times.dtype, np.number) or not np.all(np.isfinite(times)):
+        raise ValueError(f"dataset.extra[{time_key!r}] must hold finite numbers")
+    if users.min() < 0 or users.max() >= n_users or items.min() < 0 or items.max() >= n_items:
+        raise ValueError(f"dataset.extra: event indices fall outside the {n_users} x {n_items} matrix")
+    return users.astype(np.int64), items.astype(np.int64), times.astype(np.float64), (n_users, n_items)
+
+
+def _last_pairs(users, items, times, n_users, n_items):
+    """Distinct (user, item) pairs, each at its latest time, per user in time order.
+
+    Returns CSR-like arrays: ``indptr`` over users and ``ordered_items`` with each user's
+    items from earliest to latest (equal times: lower item index first).
+    """
+    pair = users * n_items + items
+    order = np.lexsort((-times, pair))  # per pair, its latest event first
+    pair_sorted = pair[order]
+    first = np.ones(pair_sorted.size, dtype=bool)
+    first[1:] = pair_sorted[1:] != pair_sorted[:-1]
+    keep = order[first]
+    u, i, t = users[keep], items[keep], times[keep]
+    order = np.lexsort((i, t, u))  # by user, then time, then item index
+    u, i = u[order], i[order]
+    indptr = np.zeros(n_users + 1, dtype=np.int64)
+    np.add.at(indptr, u + 1, 1)
+    return np.cumsum(indptr), i
+
+
+def _binary_csr(indptr: np.ndarray, items: np.ndarray, keep: np.ndarray, shape) -> sp.csr_matrix:
+    rows = np.repeat(np.arange(shape[0]), np.diff(indptr))[keep]
+    matrix = sp.csr_matrix((np.ones(rows.size), (rows, items[keep])), shape=shape)
+    matrix.sort_indices()
+    return matrix
+
+
+def _sample_negatives(rated: sp.csr_matrix, users: np.ndarray, negatives: int, rng) -> np.ndarray:
+    """``negatives`` distinct never-rated items per user, uniformly without replacement."""
+    n_items = rated.shape[1]
+    out = np.empty((users.size, negatives), dtype=np.int64)
+    for row, u in enumerate(users):
+        seen = rated.indices[rated.indptr[u]:rated.indptr[u + 1]]
+        pool = np.setdiff1d(np.arange(n_items), seen, assume_unique=True)
+        out[row] = rng.choice(pool, size=negatives, replace=False)
+    return out
+
+
+def leave_last_out(dataset: Any, negatives: int = 100, random_state: Any = 0) -> LeaveLastOut:
+    """Leave each user's last interaction out by time, with sampled negatives (He et al. 2017).
+
+    ``dataset``: a ``recsys_course.data.Dataset`` with timestamps (``load_movielens_1m()``,
+    ``load_movielens_100k()``). Every rated item counts as an interaction (the rating value is
+    ignored: the matrices are binary). A user's items are ordered by time; equal timestamps
+    are ordered by item index so the split is deterministic; an item rated twice counts at
+    its latest time. The last item is the test item, the one before it the validation item.
+
+    Users with fewer than 3 distinct items are not evaluated (listed in ``skipped_users``) and
+    keep all their items in ``train`` and ``validation_train``.
+
+    ``negatives`` items per evaluated user are drawn uniformly, without repeats, from the
+    items that user never rated (neither in training nor held out); validation and test
+    draw separately. ``random_state`` seeds only the negatives.
+    """
+    negatives = check_int(negatives, "negatives", minimum=1)
+    rng = check_random_state(random_state)
+    users, items, times, shape = _events(dataset, "timestamps")
+    n_users, n_items = shape
+    indptr, ordered = _last_pairs(users, items, times, n_users, n_items)
+    sizes = np.diff(indptr)
+    evaluated = np.flatnonzero(sizes >= 3)
+    skipped = np.flatnonzero(sizes < 3)
+    if evaluated.size == 0:
+        raise ValueError("dataset has no user with 3 or more distinct items: nobody can be evaluated")
+    last = indptr[evaluated + 1] - 1
+    test_items = ordered[last]
+    validation_items = ordered[last - 1]
+    keep_train = np.ones(ordered.size, dtype=bool)
+    keep_train[last] = False
+    train = _binary_csr(indptr, ordered, keep_train, shape)
+    keep_validation = keep_train.copy()
+    keep_validation[last - 1] = False
+    validation_train = _binary_csr(indptr, ordered, keep_validation, shape)
+    rated = _binary_csr(indptr, ordered, np.ones(ordered.size, dtype=bool), shape)
+    unrated = n_items - sizes[evaluated]
+    if unrated.min() < negatives:
+        worst = int(evaluated[np.argmin(unrated)])
+        raise ValueError(
+            f"negatives must be at most the number of items every evaluated user never rated; got "
+            f"negatives={negatives}, but user {worst} left only {int(unrated.min())} unrated items"
+        )
+    test_negatives = _sample_negatives(rated, evaluated, negatives, rng)
+    validation_negatives = _sample_negatives(rated, evaluated, negatives, rng)
+    return LeaveLastOut(
+        train=train,
+        test_items=test_items.astype(np.int64),
+        test_negatives=test_negatives,
+        validation_train=validation_train,
+        validation_items=validation_items.astype(np.int64),
+        validation_negatives=validation_negatives,
+        users=evaluated.astype(np.int64),
+        skipped_users=skipped.astype(np.int64),
+        random_state=random_state if isinstance(random_state, (int, np.integer)) else None,
+    )
+
+
+@dataclass(frozen=True)
+class OrderSplit:
+    """``train, test = split``: counts before and in each user's latest order(s)."""
+
+    train: sp.csr_matrix
+    test: sp.csr_matrix
+    skipped_users: np.ndarray
+
+    def __iter__(self):
+        yield self.train
+        yield self.test
+
+    def __repr__(self) -> str:
+        return (
+            f"OrderSplit(train={self.train.nnz:,} non-zeros, test={self.test.nnz:,} non-zeros, "
+            f"{self.skipped_users.size:,} users with too few orders)"
+        )
+
+
+def later_orders_out(dataset: Any, orders: int = 1) -> OrderSplit:
+    """Hold out each user's latest ``orders`` orders (a time-based split, as in HKV 2008).
+
+    ``dataset``: a Dataset whose events carry ``order_numbers`` (``load_instacart()``).
+    ``train[u, i]`` counts the earlier orders of user u that held product i, ``test[u, i]``
+    the held-out ones. Users with at most ``orders`` orders are not split (all their orders
+    stay in train; listed in ``skipped_users``).
+    """
+    orders = check_int(orders, "orders", minimum=1)
+    users, items, numbers, shape = _events(dataset, "order_numbers")
+    n_users = shape[0]
+    distinct = np.zeros(n_users, dtype=np.int64)
+    seen_orders = np.unique(np.stack([users, numbers.astype(np.int64)]), axis=1)
+    np.add.at(distinct, seen_orders[0], 1)
+    splittable = distinct > orders
+    # the user's own order numbers, sorted: the held-out ones are the `orders` largest
+    cut = np.full(n_users, np.inf)
+    for u in np.flatnonzero(splittable):
+        own = seen_orders[1][seen_orders[0] == u]
+        cut[u] = np.sort(own)[-orders]
+    held = numbers >= cut[users]
+    ones = np.ones(users.size)
+    train = sp.csr_matrix((ones[~held], (users[~held], items[~held])), shape=shape)
+    test = sp.csr_matrix((ones[held], (users[held], items[held])), shape=shape)
+    for matrix in (train, test):
+        matrix.sum_duplicates()
+        matrix.sort_indices()
+    return OrderSplit(train=train, test=test, skipped_users=np.flatnonzero(~splittable).astype(np.int64))
