@@ -408,3 +408,81 @@ def test_als_figures_have_titles_labels_and_reject_bad_input():
         plots.sweep_heatmap([[0.1, 0.2]], [1, 40], [16, 32])
     with pytest.raises(ValueError, match="same length"):
         plots.explanation_bars(["a"], [0.1, 0.2], 0.0, 0.3)
+
+
+# ------------------------------------------------- frequency-scaled regularisation
+def dense_solve_rows_per_row(P, C, fixed, lams):
+    """The dense reference with lambda_u per row: (Y' C^u Y + lambda_u I) x_u = Y' C^u p(u)."""
+    f = fixed.shape[1]
+    out = np.empty((P.shape[0], f))
+    for u in range(P.shape[0]):
+        A = fixed.T @ (C[u][:, None] * fixed) + lams[u] * np.eye(f)
+        out[u] = np.linalg.solve(A, fixed.T @ (C[u] * P[u]))
+    return out
+
+
+@pytest.mark.parametrize("offset, exponent", [(0.0, 1.0), (2.5, 1.0), (1.0, 0.5)])
+@pytest.mark.parametrize("solver", ["cholesky", "cg"])
+def test_frequency_scaled_regularization_matches_the_dense_reference(solver, offset, exponent):
+    counts = toy_counts(seed=8)
+    P, C = dense_pc(counts)
+    n_u = (P > 0).sum(axis=1)  # observed items per user
+    n_i = (P > 0).sum(axis=0)  # observed users per item
+    lam_u = LAM * (n_u + offset) ** exponent
+    lam_i = LAM * (n_i + offset) ** exponent
+    rng = np.random.default_rng(0)
+    X, Y = model()._initial_factors(*counts.shape, 4, np.dtype(np.float64), rng)
+    extra = dict(cg_steps=40) if solver == "cg" else {}
+    for iterations in (1, 2):
+        Y = dense_solve_rows_per_row(P.T, C.T, X, lam_i)
+        X = dense_solve_rows_per_row(P, C, Y, lam_u)
+        # empty rows (user 3, item 7) get zero factors in the model; the reference gives zero too
+        fitted = model(iterations=iterations, solver=solver, regularization_scaling="frequency",
+                       regularization_offset=offset, regularization_exponent=exponent, **extra).fit(counts)
+        np.testing.assert_allclose(fitted.item_factors, Y, atol=1e-6, rtol=0)
+        np.testing.assert_allclose(fitted.user_factors, X, atol=1e-6, rtol=0)
+        penalty = float(lam_u @ np.sum(X ** 2, axis=1) + lam_i @ np.sum(Y ** 2, axis=1))
+        dense = float(np.sum(C * (P - X @ Y.T) ** 2)) + penalty
+        assert fitted.loss_history[-1] == pytest.approx(dense, rel=1e-9)
+        assert implicit_als_loss(counts, X, Y, LAM, alpha=ALPHA, regularization_scaling="frequency",
+                                 regularization_offset=offset,
+                                 regularization_exponent=exponent) == pytest.approx(dense, rel=1e-12)
+
+
+def test_frequency_scaling_changes_the_answer_and_explain_uses_the_row_lambda():
+    counts = toy_counts(seed=9)
+    plain = model(iterations=3).fit(counts)
+    scaled = model(iterations=3, regularization_scaling="frequency").fit(counts)
+    assert np.abs(plain.user_factors - scaled.user_factors).max() > 1e-3
+    explanation = scaled.explain(0, 5)
+    assert explanation.score == pytest.approx(float(scaled.user_factors[0] @ scaled.item_factors[5]), abs=1e-9)
+    assert "regularization_scaling='frequency'" in repr(scaled)
+    assert "regularization_scaling" not in repr(plain)  # the default repr is unchanged
+
+
+@pytest.mark.parametrize("solver", ["cholesky", "cg"])
+def test_default_scaling_is_bit_identical_to_the_plain_model(solver):
+    counts = toy_counts(seed=10)
+    for dtype in (np.float32, np.float64):
+        a = model(solver=solver, dtype=dtype).fit(counts)
+        b = model(solver=solver, dtype=dtype, regularization_scaling="none", regularization_offset=7.0,
+                  regularization_exponent=3.0).fit(counts)  # offset and exponent unused without scaling
+        assert np.array_equal(a.user_factors, b.user_factors)
+        assert np.array_equal(a.item_factors, b.item_factors)
+        assert a.loss_history == b.loss_history
+
+
+@pytest.mark.parametrize(
+    "name, value, error",
+    [
+        ("regularization_scaling", "zhou", ValueError),
+        ("regularization_scaling", None, ValueError),
+        ("regularization_offset", -1.0, ValueError),
+        ("regularization_offset", "2", TypeError),
+        ("regularization_exponent", -0.5, ValueError),
+        ("regularization_exponent", float("inf"), ValueError),
+    ],
+)
+def test_bad_regularization_scaling_names_the_argument(name, value, error):
+    with pytest.raises(error, match=name):
+        model(**{name: value}).fit(toy_counts())

@@ -54,9 +54,35 @@ __all__ = [
     "gram_trick_half_sweep",
     "implicit_als_loss",
     "naive_half_sweep",
+    "row_regularization",
 ]
 
 SOLVERS = ("cg", "cholesky")
+REGULARIZATION_SCALINGS = ("none", "frequency")
+
+
+def row_regularization(counts: Any, regularization: float, scaling: str = "none", offset: float = 0.0,
+                       exponent: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """lambda per user row and per item row (float64), as ``ImplicitALS`` uses them.
+
+    ``scaling="none"``: lambda for every row. ``scaling="frequency"``: row u gets
+    lambda (n_u + offset)^exponent, where n_u is the number of observed (non-zero) entries
+    of the row: items the user has for a user, users who have the item for an item.
+    With offset 0 and exponent 1 this is the weighted-lambda regularisation of Zhou et al.
+    (2008; Spark's ALS does the same); Rendle et al. (2022) write lambda (|I_u| + alpha_0 |I|)^nu,
+    an offset of the row's total weight on unobserved cells and an exponent nu.
+    """
+    counts = check_csr_counts(counts, "counts", allow_empty=True)
+    regularization = check_float(regularization, "regularization", minimum=0.0)
+    scaling = check_choice(scaling, "regularization_scaling", REGULARIZATION_SCALINGS)
+    offset = check_float(offset, "regularization_offset", minimum=0.0)
+    exponent = check_float(exponent, "regularization_exponent", minimum=0.0)
+    n_users, n_items = counts.shape
+    if scaling == "none":
+        return np.full(n_users, regularization), np.full(n_items, regularization)
+    per_user = np.diff(counts.indptr).astype(np.float64)
+    per_item = np.bincount(counts.indices, minlength=n_items).astype(np.float64)
+    return regularization * (per_user + offset) ** exponent, regularization * (per_item + offset) ** exponent
 
 
 class SingularSystemError(ValueError):
@@ -311,12 +337,16 @@ def gram_trick_half_sweep(confidence: Any, fixed_factors: np.ndarray, regulariza
     return out
 
 
-def _loss(side: _Side, X: np.ndarray, Y: np.ndarray, regularization: float) -> float:
+def _loss(side: _Side, X: np.ndarray, Y: np.ndarray, regularization: float, row_reg=None) -> float:
     Y64 = Y.astype(np.float64)
     gram64 = np.ascontiguousarray(Y64.T @ Y64)
     rows = np.empty(side.n_rows, dtype=np.float64)
     K.implicit_loss_rows(side.indptr, side.indices, side.conf64, X, Y, gram64, side.blocks, rows)
-    penalty = regularization * (float(np.sum(X.astype(np.float64) ** 2)) + float(np.sum(Y64 ** 2)))
+    if row_reg is None:  # lambda for every row
+        penalty = regularization * (float(np.sum(X.astype(np.float64) ** 2)) + float(np.sum(Y64 ** 2)))
+    else:  # (lambda per user, lambda per item), float64
+        penalty = float(row_reg[0] @ np.sum(X.astype(np.float64) ** 2, axis=1)) + float(
+            row_reg[1] @ np.sum(Y64 ** 2, axis=1))
     return float(np.sum(rows)) + penalty
 
 
@@ -327,14 +357,23 @@ def implicit_als_loss(
     regularization: float,
     alpha: float = 40.0,
     scheme: str = "linear",
+    regularization_scaling: str = "none",
+    regularization_offset: float = 0.0,
+    regularization_exponent: float = 1.0,
 ) -> float:
     """The full weighted objective L (every user-item cell, zeros included), in float64.
 
     Computed without building the dense matrix: the unobserved cells contribute
     sum_u x_u'(Y'Y)x_u minus the observed cells' share, so the cost is
-    O(f^2 (users + items) + f nnz).
+    O(f^2 (users + items) + f nnz). With ``regularization_scaling="frequency"`` the
+    penalty is sum_u lambda_u |x_u|^2 + sum_i lambda_i |y_i|^2 (see :func:`row_regularization`).
     """
-    conf = feedback.confidence(_counts_matrix(counts), alpha=alpha, scheme=scheme)
+    counts = _counts_matrix(counts)
+    row_reg = None
+    if check_choice(regularization_scaling, "regularization_scaling", REGULARIZATION_SCALINGS) != "none":
+        row_reg = row_regularization(counts, regularization, regularization_scaling, regularization_offset,
+                                     regularization_exponent)
+    conf = feedback.confidence(counts, alpha=alpha, scheme=scheme)
     n_users, n_items = conf.shape
     X = _check_factor_matrix(user_factors, "user_factors", n_users)
     Y = _check_factor_matrix(item_factors, "item_factors", n_items)
@@ -346,7 +385,7 @@ def implicit_als_loss(
     side = _Side(conf, np.dtype(np.float64), X.shape[1], 1)
     with parallel_section(_resolve_threads(0)):
         return _loss(side, np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(Y, dtype=np.float64),
-                     regularization)
+                     regularization, row_reg)
 
 
 def _counts_matrix(counts: Any) -> sp.csr_matrix:
@@ -362,7 +401,15 @@ class ImplicitALS(FactorModelBase):
     factors : int
         Number of latent factors f.
     regularization : float
-        lambda of the objective, not scaled by a row's number of entries (unlike Spark).
+        lambda of the objective; by default not scaled by a row's number of entries (unlike Spark).
+    regularization_scaling : {"none", "frequency"}
+        ``"frequency"`` gives row u the penalty lambda (n_u + regularization_offset)^regularization_exponent
+        with n_u its number of observed entries (Zhou et al. 2008; Rendle et al. 2022 write
+        lambda (|I_u| + alpha_0 |I|)^nu): active users and popular items are held back more.
+    regularization_offset : float
+        Added to n_u before scaling (Rendle et al.'s alpha_0 |I|); used only with ``"frequency"``.
+    regularization_exponent : float
+        The exponent (Rendle et al.'s nu; 1 is Zhou et al.'s weighted lambda); only with ``"frequency"``.
     alpha : float
         Confidence scale: c_ui = 1 + alpha r_ui (``scheme="linear"``) or
         1 + alpha log(1 + r_ui) (``scheme="log"``, epsilon = 1).
@@ -402,9 +449,15 @@ class ImplicitALS(FactorModelBase):
         dtype: Any = np.float32,
         progress: bool = True,
         compute_loss: bool = True,
+        regularization_scaling: str = "none",
+        regularization_offset: float = 0.0,
+        regularization_exponent: float = 1.0,
     ):
         self.factors = factors
         self.regularization = regularization
+        self.regularization_scaling = regularization_scaling
+        self.regularization_offset = regularization_offset
+        self.regularization_exponent = regularization_exponent
         self.alpha = alpha
         self.scheme = scheme
         self.iterations = iterations
@@ -419,7 +472,11 @@ class ImplicitALS(FactorModelBase):
     def __repr__(self) -> str:
         return (
             f"ImplicitALS(factors={self.factors}, regularization={self.regularization}, alpha={self.alpha}, "
-            f"scheme={self.scheme!r}, iterations={self.iterations}, solver={self.solver!r})"
+            f"scheme={self.scheme!r}, iterations={self.iterations}, solver={self.solver!r}"
+            + (f", regularization_scaling={self.regularization_scaling!r}, regularization_offset="
+               f"{self.regularization_offset}, regularization_exponent={self.regularization_exponent}"
+               if getattr(self, "regularization_scaling", "none") != "none" else "")
+            + ")"
         )
 
     # ------------------------------------------------------------------ fitting
@@ -436,6 +493,11 @@ class ImplicitALS(FactorModelBase):
             "dtype": _check_dtype(self.dtype),
             "progress": check_bool(self.progress, "progress"),
             "compute_loss": check_bool(self.compute_loss, "compute_loss"),
+            "regularization_scaling": check_choice(self.regularization_scaling, "regularization_scaling",
+                                                   REGULARIZATION_SCALINGS),
+            "regularization_offset": check_float(self.regularization_offset, "regularization_offset", minimum=0.0),
+            "regularization_exponent": check_float(self.regularization_exponent, "regularization_exponent",
+                                                   minimum=0.0),
         }
 
     def _initial_factors(self, n_users: int, n_items: int, factors: int, dtype: np.dtype, rng: np.random.Generator):
@@ -478,8 +540,14 @@ class ImplicitALS(FactorModelBase):
         X, Y = self._initial_factors(self.n_users, self.n_items, f, dtype, rng)
         users = _Side(conf, dtype, f, threads)
         items = _Side(conf.T.tocsr(), dtype, f, threads)
-        reg_users = np.full(self.n_users, reg_value, dtype=dtype)
-        reg_items = np.full(self.n_items, reg_value, dtype=dtype)
+        row_reg = None  # per-row lambdas in float64 (None: lambda for every row, the default)
+        if params["regularization_scaling"] == "none":
+            reg_users = np.full(self.n_users, reg_value, dtype=dtype)
+            reg_items = np.full(self.n_items, reg_value, dtype=dtype)
+        else:
+            row_reg = row_regularization(counts, reg_value, params["regularization_scaling"],
+                                         params["regularization_offset"], params["regularization_exponent"])
+            reg_users, reg_items = row_reg[0].astype(dtype), row_reg[1].astype(dtype)
         self.loss_history: list[float] = []
         self.iteration_seconds: list[float] = []
         bar = _progress(params["iterations"], params["progress"])
@@ -490,13 +558,14 @@ class ImplicitALS(FactorModelBase):
                 _solve_side(users, Y, _gram(Y), reg_users, X, params["solver"], params["cg_steps"], "user", reg_value)
                 self.iteration_seconds.append(time.perf_counter() - start)
                 if params["compute_loss"]:
-                    self.loss_history.append(_loss(users, X, Y, reg_value))
+                    self.loss_history.append(_loss(users, X, Y, reg_value, row_reg))
                     if hasattr(bar, "set_postfix"):
                         bar.set_postfix(loss=f"{self.loss_history[-1]:.5g}")
         self.user_factors = X
         self.item_factors = Y
         self._conf = conf
         self._reg_value = reg_value
+        self._user_reg = None if row_reg is None else row_reg[0]
         self._fitted = True
         return self
 
@@ -522,7 +591,8 @@ class ImplicitALS(FactorModelBase):
             return Explanation(0.0, past.astype(np.int64), empty, 0.0)
         Y = self.item_factors.astype(np.float64)
         Yu = Y[past]
-        A = Y.T @ Y + (Yu * (c - 1.0)[:, None]).T @ Yu + self._reg_value * np.eye(Y.shape[1])
+        lam = self._reg_value if getattr(self, "_user_reg", None) is None else float(self._user_reg[user])
+        A = Y.T @ Y + (Yu * (c - 1.0)[:, None]).T @ Yu + lam * np.eye(Y.shape[1])
         try:
             z = np.linalg.solve(A, Y[item])  # W^u y_i (W^u is symmetric)
         except np.linalg.LinAlgError:
