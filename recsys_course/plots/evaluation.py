@@ -60,7 +60,7 @@ class RankingBreakdown:
         lines = [f"{'item':>5} {'position':>8} {'DCG term':>9} {'percentile':>10} {'negatives below':>16}"]
         for item, pos, term, pct, below in zip(self.held_out_items, self.positions, self.dcg_terms,
                                                self.percentiles, self.negatives_below):
-            lines.append(f"{item:>5d} {pos:>8d} {term:>9.4f} {pct:>10.4f} "
+            lines.append(f"{item:>5d} {pos:>8d} {term:>9.3f} {pct:>10.3f} "
                          f"{below:>9g} of {self.n_negatives}")
         return "\n".join(lines)
 
