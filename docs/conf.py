@@ -81,6 +81,9 @@ mathjax2_config = {
         "preferredFont": None,
         "webFont": "STIX-Web",
         "linebreaks": {"automatic": True},
+        # MathJax's placeholder font points at about:blank, which a browser refuses (a console
+        # error on every page with math); a local() source asks for nothing.
+        "styles": {"@font-face": {"font-family": "MathJax_Blank", "src": "local('MathJax_Blank')"}},
     },
     "menuSettings": {"zoom": "None"},
     "showMathMenu": False,
@@ -92,6 +95,8 @@ html_theme = "sphinx_book_theme"
 html_title = project
 html_static_path = ["_static"]
 html_css_files = ["course.css"]
+html_favicon = "_static/favicon.svg"
+html_context = {"default_mode": "light"}  # the notebooks' figures are drawn on white
 html_last_updated_fmt = None
 html_show_sourcelink = False
 html_copy_source = False

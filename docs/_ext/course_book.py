@@ -121,7 +121,8 @@ def quiz_markdown() -> str:
                 "numeric": "a number"}[question.type]
         parts.append(f"## Question {number}\n")
         parts.append(f"{escape_markdown(question.prompt)}\n")
-        parts.append(f"*({kind})*\n")
+        if kind.split()[0] not in question.prompt.lower():
+            parts.append(f"*({kind})*\n")
         if question.choices:
             for index, choice in enumerate(question.choices):
                 letter = "abcdefghijklmnopqrstuvwxyz"[index]
