@@ -4,39 +4,54 @@
   (c_ui = 1 + alpha f(r_ui) with f given as a table: a 1-star rating can count for little).
 * :func:`combine_signals` adds several behaviour logs with weights (saves above expanded
   ingredient lists above page views) into one count matrix.
-* :class:`ScoreBlend` mixes fitted models' scores (each standardised per user), e.g. an
+* :class:`ScoreBlend` mixes models' scores (each standardised per user), e.g. an
   implicit model for everyone plus an explicit rating model.
+* :class:`RatingsAsCounts` and :class:`WeightedSignals` wrap an implicit model so that a
+  tuner (``recsys_course.tuning``) can fit it on a plain ratings or pairs matrix: the
+  mapping from stars, or from several behaviour logs, happens inside ``fit``.
 * :func:`simulate_recipe_app` generates the recipe app of the quiz: views, expansions
   and saves from hidden tastes, so a weighting can be judged against the truth;
-  :func:`expected_saves` is the behavioural metric an online test would report.
+  :func:`expected_saves` is the behavioural metric an online test would report;
+  :func:`split_by_user` splits the hidden truth between validation and test users and
+  :func:`evaluation_layers` scores a model on the three layers (offline, online,
+  satisfaction).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
 from ._validation import (
+    check_bool,
     check_csr_counts,
     check_float,
     check_int,
     check_random_state,
     describe,
 )
+from .data.split import ThreeWaySplit
 from .models._base import RecommenderBase
 from .models._topk import top_k
 
 __all__ = [
+    "RatingsAsCounts",
     "RecipeLog",
     "ScoreBlend",
+    "WeightedSignals",
     "combine_signals",
+    "evaluation_layers",
     "expected_saves",
     "ratings_to_counts",
     "recommend_unseen",
     "simulate_recipe_app",
+    "RecipeSplit",
+    "merge_comparisons",
+    "recipe_split",
+    "split_by_user",
     "split_signals",
 ]
 
@@ -103,22 +118,40 @@ def combine_signals(signals: Mapping[str, Any], weights: Mapping[str, float]) ->
 
 
 # ---------------------------------------------------------------- score blend
+def _fitted_on(model: Any, counts: sp.csr_matrix) -> bool:
+    """True when ``model`` is fitted and its training matrix equals ``counts`` entry for entry."""
+    train = getattr(model, "_train", None)
+    if not getattr(model, "_fitted", False) or not sp.issparse(train) or train.shape != counts.shape:
+        return False
+    return (train.nnz == counts.nnz and np.array_equal(train.indptr, counts.indptr)
+            and np.array_equal(train.indices, counts.indices) and np.array_equal(train.data, counts.data))
+
+
 class ScoreBlend(RecommenderBase):
-    """A weighted sum of fitted models' scores, each standardised per user.
+    """A weighted sum of models' scores, each standardised per user.
 
     ``score(u) = sum_k w_k z_k(u)`` with ``z_k(u)`` model k's scores for user u minus their
     mean over items, divided by their standard deviation (so a rating scale and a
-    preference scale can be added). ``fit(train)`` does not refit the models: it checks
-    they are fitted on the same users x items layout and keeps ``train`` for ``filter_seen``.
+    preference scale can be added).
+
+    With ``refit=False`` (default) ``fit(train)`` does not refit the models: it checks they
+    are fitted on the same users x items layout and keeps ``train`` for ``filter_seen``.
+    With ``refit=True`` ``fit(train)`` fits each model on ``train`` first, unless that model
+    is already fitted on exactly ``train`` (same stored entries): a tuner that tries several
+    blend weights over the same component objects then fits each component once per
+    training matrix. The component objects are fitted in place.
     """
 
-    def __init__(self, models: Sequence[Any], weights: Sequence[float]):
+    def __init__(self, models: Sequence[Any], weights: Sequence[float], refit: bool = False):
         self.models = models
         self.weights = weights
+        self.refit = refit
 
     def __repr__(self) -> str:
         names = ", ".join(type(m).__name__ for m in self.models) if isinstance(self.models, (list, tuple)) else "?"
-        return f"ScoreBlend([{names}], weights={list(self.weights) if isinstance(self.weights, (list, tuple)) else self.weights})"
+        weights = list(self.weights) if isinstance(self.weights, (list, tuple)) else self.weights
+        extra = ", refit=True" if self.refit is True else ""
+        return f"ScoreBlend([{names}], weights={weights}{extra})"
 
     def fit(self, counts: Any) -> "ScoreBlend":
         if not isinstance(self.models, (list, tuple)) or not self.models:
@@ -128,10 +161,16 @@ class ScoreBlend(RecommenderBase):
                 f"weights must be a list with one weight per model ({len(self.models)}), got {describe(self.weights)}"
             )
         weights = np.array([check_float(w, f"weights[{i}]") for i, w in enumerate(self.weights)])
+        refit = check_bool(self.refit, "refit")
         counts = check_csr_counts(counts, "counts")
         for i, model in enumerate(self.models):
             if not hasattr(model, "score"):
                 raise TypeError(f"models[{i}] must be a fitted recommender with score(users), got {describe(model)}")
+            if refit:
+                if not callable(getattr(model, "fit", None)):
+                    raise TypeError(f"models[{i}] must have fit(counts) when refit=True, got {describe(model)}")
+                if not _fitted_on(model, counts):
+                    model.fit(counts)
             shape = (getattr(model, "n_users", None), getattr(model, "n_items", None))
             if shape != counts.shape:
                 raise ValueError(
@@ -153,6 +192,94 @@ class ScoreBlend(RecommenderBase):
             spread = centred.std(axis=1, keepdims=True)
             total += weight * centred / np.where(spread > 0, spread, 1.0)
         return total
+
+
+# ---------------------------------------------------------------- wrappers a tuner can fit
+def _check_inner_model(model: Any, owner: str) -> None:
+    if not callable(getattr(model, "fit", None)) or not callable(getattr(model, "score", None)):
+        raise TypeError(f"{owner} model must be an unfitted recommender with fit and score, got {describe(model)}")
+
+
+class RatingsAsCounts(RecommenderBase):
+    """``model`` fitted on ``ratings_to_counts(ratings, weights)``: stars read as implicit counts.
+
+    ``fit(ratings)`` keeps every rated pair as "seen" (for ``filter_seen``), maps the stars
+    with ``weights`` (e.g. all 1: "watched"; or 1 star -> 0.25 ... 5 stars -> 3: stars as
+    confidence) and fits ``model`` on the result. Scores are ``model``'s. So a tuner that
+    fits every setting on a ratings matrix can tune an implicit reading of it.
+    """
+
+    def __init__(self, model: Any, weights: Mapping[Any, float]):
+        self.model = model
+        self.weights = weights
+
+    def __repr__(self) -> str:
+        return f"RatingsAsCounts({self.model!r}, weights={self.weights!r})"
+
+    def fit(self, ratings: Any) -> "RatingsAsCounts":
+        _check_inner_model(self.model, "RatingsAsCounts")
+        ratings = check_csr_counts(ratings, "ratings")
+        counts = ratings_to_counts(ratings, self.weights)
+        if counts.nnz == 0:
+            raise ValueError("weights map every rating in ratings to 0: give some rating a weight > 0")
+        self.model.fit(counts)
+        self._remember_training(ratings, "ratings")
+        self._fitted = True
+        return self
+
+    def _score_rows(self, users: np.ndarray) -> np.ndarray:
+        return self.model.score(users)
+
+    def similar_items(self, item: Any, k: int = 10):
+        self._check_fitted()
+        return self.model.similar_items(item, k)
+
+
+class WeightedSignals(RecommenderBase):
+    """``model`` fitted on several behaviour logs, weighted and restricted to given pairs.
+
+    ``signals`` maps names (views, expanded, saves) to aligned count matrices; ``weights``
+    gives each a weight >= 0 as in :func:`combine_signals`. ``fit(pairs)`` keeps only the
+    (user, item) pairs stored in ``pairs`` (the training pairs of a split), combines the
+    signals there with ``weights`` and fits ``model``; ``pairs`` is what ``filter_seen``
+    leaves out. So a tuner that fits every setting on one pairs matrix can tune the
+    weights, and held-out pairs never reach the model through any signal.
+    """
+
+    def __init__(self, model: Any, signals: Mapping[str, Any], weights: Mapping[str, float]):
+        self.model = model
+        self.signals = signals
+        self.weights = weights
+
+    def __repr__(self) -> str:
+        weights = dict(self.weights) if isinstance(self.weights, Mapping) else self.weights
+        return f"WeightedSignals({self.model!r}, weights={weights!r})"
+
+    def fit(self, pairs: Any) -> "WeightedSignals":
+        _check_inner_model(self.model, "WeightedSignals")
+        if not isinstance(self.signals, Mapping) or not self.signals:
+            raise TypeError(f"signals must be a non-empty mapping name -> count matrix, got {describe(self.signals)}")
+        pairs = check_csr_counts(pairs, "pairs")
+        keep = pairs.copy()
+        keep.data[:] = 1.0
+        restricted = {}
+        for name, matrix in self.signals.items():
+            matrix = check_csr_counts(matrix, f"signals[{name!r}]", allow_empty=True)
+            if matrix.shape != pairs.shape:
+                raise ValueError(f"signals[{name!r}] must have the shape of pairs {pairs.shape}, got {matrix.shape}")
+            restricted[name] = sp.csr_matrix(matrix.multiply(keep))
+        counts = combine_signals(restricted, self.weights)
+        self.model.fit(counts)
+        self._remember_training(pairs, "pairs")
+        self._fitted = True
+        return self
+
+    def _score_rows(self, users: np.ndarray) -> np.ndarray:
+        return self.model.score(users)
+
+    def similar_items(self, item: Any, k: int = 10):
+        self._check_fitted()
+        return self.model.similar_items(item, k)
 
 
 # ---------------------------------------------------------------- the recipe app
@@ -336,3 +463,152 @@ def recommend_unseen(model: Any, seen: Any, k: int = 10) -> np.ndarray:
         items, _ = top_k(np.asarray(model.score(rows), dtype=np.float64), k_eff, exclude=seen, rows=rows)
         out[rows, :k_eff] = items
     return out
+
+
+def split_by_user(matrix: Any, validation_fraction: float = 0.5, random_state: Any = None):
+    """Share the rows of ``matrix`` between a validation and a test copy, by user.
+
+    A random ``validation_fraction`` of the users keep their row in the validation copy
+    (empty in the test copy), the others in the test copy. For a simulation's hidden truth:
+    settings are chosen on the validation users' truth, the test users' truth is scored
+    once, and no user's truth serves both. Returns ``(validation, test)`` as CSR matrices.
+    """
+    matrix = check_csr_counts(matrix, "matrix")
+    validation_fraction = check_float(validation_fraction, "validation_fraction", minimum=0.0, maximum=1.0,
+                                      strict_minimum=True)
+    if validation_fraction >= 1.0:
+        raise ValueError(f"validation_fraction must be < 1 (some users are left for test), got {validation_fraction}")
+    if matrix.shape[0] < 2:
+        raise ValueError(f"matrix must have at least 2 users to split, got {matrix.shape[0]}")
+    rng = check_random_state(random_state)
+    n_users = matrix.shape[0]
+    n_validation = min(max(int(round(validation_fraction * n_users)), 1), n_users - 1)
+    in_validation = np.zeros(n_users, dtype=bool)
+    in_validation[rng.permutation(n_users)[:n_validation]] = True
+    validation = sp.csr_matrix(sp.diags(in_validation.astype(np.float64)) @ matrix)
+    test = sp.csr_matrix(sp.diags((~in_validation).astype(np.float64)) @ matrix)
+    for out in (validation, test):
+        out.eliminate_zeros()
+        out.sort_indices()
+    return validation, test
+
+
+def evaluation_layers(model: Any, log: RecipeLog, seen: Any, held_out_saves: Any, truth: Any,
+                      users: Any = None, k: int = 10) -> dict:
+    """One model scored on the three layers of evaluation of the recipe app.
+
+    ``offline``: NDCG@k of held-out saves (what a team can replay from its logs);
+    ``online``: expected saves per k recipes shown (:func:`expected_saves`, what an A/B test
+    would count); ``satisfaction``: precision@k against the hidden truth ``truth`` (what a
+    perfect survey would report). Items in ``seen`` are never recommended. ``users``
+    restricts every layer to those users (default: all); offline and satisfaction average
+    over the users who have held-out saves / truth among them.
+    """
+    from .metrics import evaluate
+
+    if not isinstance(log, RecipeLog):
+        raise TypeError(f"log must be a RecipeLog from simulate_recipe_app, got {describe(log)}")
+    seen = check_csr_counts(seen, "seen", allow_empty=True)
+    if seen.shape != log.shape:
+        raise ValueError(f"seen must have the log's shape {log.shape}, got {seen.shape}")
+    if users is None:
+        users = np.arange(log.shape[0])
+    users = np.asarray(users)
+    if users.ndim != 1 or users.size == 0:
+        raise ValueError(f"users must be a non-empty 1-d array of user indices, got {describe(users)}")
+    if not np.issubdtype(users.dtype, np.integer):
+        raise TypeError(f"users must hold integer user indices, got dtype {users.dtype}")
+    if users.min() < 0 or users.max() >= log.shape[0]:
+        raise ValueError(f"users must hold indices in [0, {log.shape[0] - 1}], got {users.min()}..{users.max()}")
+    k = check_int(k, "k", minimum=1)
+    offline = evaluate(model, seen, held_out_saves, k=k, metrics=("ndcg",), users=users)["ndcg"]
+    satisfaction = evaluate(model, seen, truth, k=k, metrics=("precision",), users=users)["precision"]
+    online = float(expected_saves(log, recommend_unseen(model, seen, k=k))[users].mean())
+    return {"offline": float(offline), "online": online, "satisfaction": float(satisfaction)}
+
+
+@dataclass(frozen=True)
+class RecipeSplit(ThreeWaySplit):
+    """A recipe-app split for ``recsys_course.tuning``: choose on some users' truth, test on others'.
+
+    ``train``: the (user, recipe) pairs any signal touched in the training part (value 1);
+    models fit on them through :class:`WeightedSignals`. ``validation`` / ``test``: the hidden
+    truth (liked and not touched in training) of two disjoint groups of users. Because the
+    validation part is truth, never behaviour, nothing is added to training after the choice:
+    ``train_and_validation`` is ``train``. ``held_out``: the held-out pairs (every signal),
+    ``held_out_saves``: those that were saves (the offline layer's relevance);
+    ``validation_users`` / ``test_users``: the two groups.
+    """
+
+    held_out: sp.csr_matrix = field(default=None, repr=False)
+    held_out_saves: sp.csr_matrix = field(default=None, repr=False)
+    validation_users: np.ndarray = field(default=None, repr=False)
+    test_users: np.ndarray = field(default=None, repr=False)
+
+    @property
+    def train_and_validation(self) -> sp.csr_matrix:
+        return self.train
+
+    def __repr__(self) -> str:
+        return (
+            f"RecipeSplit(train={self.train.nnz:,} touched pairs, truth of {self.validation_users.size} validation "
+            f"and {self.test_users.size} test users, {self.held_out.nnz:,} held-out pairs of which "
+            f"{self.held_out_saves.nnz:,} saves)"
+        )
+
+
+def recipe_split(log: RecipeLog, test_fraction: float = 0.2, validation_users: float = 0.5,
+                 random_state: Any = None) -> RecipeSplit:
+    """Hold out ``test_fraction`` of every user's pairs (all signals, :func:`split_signals`), and
+    share the users' hidden truth (liked, not touched in training) between validation users
+    (a ``validation_users`` fraction) and test users (:func:`split_by_user`)."""
+    if not isinstance(log, RecipeLog):
+        raise TypeError(f"log must be a RecipeLog from simulate_recipe_app, got {describe(log)}")
+    rng = check_random_state(random_state)
+    seed = random_state if isinstance(random_state, int) and not isinstance(random_state, bool) else None
+    train_signals, held_out = split_signals(log.signals, test_fraction=test_fraction, random_state=rng)
+    seen = combine_signals(train_signals, {name: 1.0 for name in train_signals})
+    seen.data[:] = 1.0
+    truth = sp.csr_matrix((log.liked & (seen.toarray() == 0)).astype(np.float64))
+    validation, test = split_by_user(truth, validation_users, random_state=rng)
+    saves = sp.csr_matrix(held_out.multiply(log.saves > 0))
+    saves.eliminate_zeros()
+    return RecipeSplit(train=seen, validation=validation, test=test, skipped_users=np.zeros(0, dtype=np.int64),
+                       seed=seed, held_out=held_out, held_out_saves=saves,
+                       validation_users=np.flatnonzero(validation.getnnz(axis=1)),
+                       test_users=np.flatnonzero(test.getnnz(axis=1)))
+
+
+def merge_comparisons(*comparisons: Any):
+    """One ``recsys_course.tuning.Comparison`` from several run on the same splits.
+
+    For a contender that needs another's choices (a blend of tuned models is tuned after
+    them): its table, ``difference`` and figures then sit beside the others'. The
+    comparisons must share the selection metric, k, test metrics and number of splits, and
+    name different contenders.
+    """
+    from dataclasses import replace
+
+    from .tuning import Comparison
+
+    if not comparisons:
+        raise ValueError("comparisons must hold at least one Comparison, got none")
+    for index, comparison in enumerate(comparisons):
+        if not isinstance(comparison, Comparison):
+            raise TypeError(f"comparisons[{index}] must be a Comparison from tuning.compare, got {describe(comparison)}")
+    first = comparisons[0]
+    names = list(first.contenders)
+    for index, other in enumerate(comparisons[1:], start=1):
+        for attribute in ("metric", "k", "test_metrics", "n_seeds"):
+            if getattr(other, attribute) != getattr(first, attribute):
+                raise ValueError(
+                    f"comparisons[{index}] must share {attribute} with comparisons[0] "
+                    f"({getattr(first, attribute)!r}), got {getattr(other, attribute)!r}"
+                )
+        clash = sorted(set(names) & set(other.contenders))
+        if clash:
+            raise ValueError(f"comparisons[{index}] must name new contenders, got {clash} again")
+        names += list(other.contenders)
+    return replace(first, contenders=names,
+                   per_seed=[row for c in comparisons for row in c.per_seed],
+                   grids={key: grid for c in comparisons for key, grid in c.grids.items()})

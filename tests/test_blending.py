@@ -13,12 +13,18 @@ import scipy.sparse as sp  # noqa: E402
 
 from recsys_course import plots  # noqa: E402
 from recsys_course.blending import (  # noqa: E402
+    RatingsAsCounts,
     RecipeLog,
     ScoreBlend,
+    WeightedSignals,
     combine_signals,
+    evaluation_layers,
+    merge_comparisons,
+    recipe_split,
     expected_saves,
     ratings_to_counts,
     simulate_recipe_app,
+    split_by_user,
     split_signals,
 )
 from recsys_course.models import FactorModelBase  # noqa: E402
@@ -220,3 +226,180 @@ def test_recommend_unseen_skips_every_seen_pair():
         recommend_unseen(model, sp.csr_matrix(np.eye(5)), k=2)
     with pytest.raises(ValueError, match="k"):
         recommend_unseen(model, seen, k=0)
+
+
+# ---------------------------------------------------------------- wrappers a tuner can fit
+class _Recorder(FactorModelBase):
+    """Fits by storing what it was given; scores = the fitted counts (so tests can see them)."""
+
+    def __init__(self):
+        self.fits = 0
+
+    def fit(self, counts):
+        counts = self._remember_training(counts)
+        self.seen_counts = counts.toarray()
+        self.fits += 1
+        self.user_factors = self.seen_counts
+        self.item_factors = np.eye(counts.shape[1])
+        self._fitted = True
+        return self
+
+
+def test_ratings_as_counts_fits_the_mapped_stars_and_filters_every_rated_pair():
+    ratings = _ratings()
+    inner = _Recorder()
+    model = RatingsAsCounts(inner, {1: 0.0, 2: 0.5, 3: 1.0, 4: 2.0, 5: 3.0}).fit(ratings)
+    np.testing.assert_array_equal(inner.seen_counts, [[3, 0, 0], [0, 1, 2], [0.5, 0, 0]])
+    np.testing.assert_array_equal(model.score([0, 1, 2]), inner.score([0, 1, 2]))
+    # the 1-star pair is dropped from the counts but still counts as seen
+    items, _ = model.recommend(0, k=3)
+    assert set(items) == {1}
+    with pytest.raises(ValueError, match="weight > 0"):
+        RatingsAsCounts(_Recorder(), {1: 0, 2: 0, 3: 0, 4: 0, 5: 0}).fit(ratings)
+    with pytest.raises(TypeError, match="unfitted recommender"):
+        RatingsAsCounts("als", {1: 1}).fit(ratings)
+    with pytest.raises(ValueError, match="missing"):
+        RatingsAsCounts(_Recorder(), {5: 1.0}).fit(ratings)
+    with pytest.raises(ValueError, match="not fitted"):
+        RatingsAsCounts(_Recorder(), {1: 1}).score([0])
+
+
+def test_weighted_signals_use_only_the_given_pairs():
+    views = sp.csr_matrix(np.array([[2, 1, 0], [1, 0, 3]], dtype=float))
+    saves = sp.csr_matrix(np.array([[1, 0, 0], [0, 0, 1]], dtype=float))
+    pairs = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 0]], dtype=float))  # (1, 2) is held out
+    inner = _Recorder()
+    model = WeightedSignals(inner, {"views": views, "saves": saves}, {"views": 1.0, "saves": 10.0}).fit(pairs)
+    np.testing.assert_array_equal(inner.seen_counts, [[12, 1, 0], [1, 0, 0]])
+    assert set(model.recommend(0, k=3)[0]) == {2}
+    with pytest.raises(ValueError, match="no positive count"):
+        WeightedSignals(_Recorder(), {"views": views, "saves": saves}, {"views": 0.0, "saves": 1.0}).fit(
+            sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 0]], dtype=float)))
+    with pytest.raises(ValueError, match="shape of pairs"):
+        WeightedSignals(_Recorder(), {"views": views}, {"views": 1.0}).fit(sp.csr_matrix(np.eye(3)))
+    with pytest.raises(TypeError, match="signals"):
+        WeightedSignals(_Recorder(), {}, {}).fit(pairs)
+    with pytest.raises(ValueError, match="exactly the signals"):
+        WeightedSignals(_Recorder(), {"views": views}, {"saves": 1.0}).fit(pairs)
+
+
+def test_score_blend_refit_fits_each_component_once_per_training_matrix():
+    rng = np.random.default_rng(6)
+    train = sp.csr_matrix((rng.random((5, 6)) < 0.4).astype(float) + sp.eye(5, 6).toarray())
+    a, b = _Recorder(), _Recorder()
+    first = ScoreBlend([a, b], [1.0, 0.0], refit=True).fit(train)
+    second = ScoreBlend([a, b], [1.0, 2.0], refit=True).fit(train.copy())   # equal entries: no refit
+    assert (a.fits, b.fits) == (1, 1)
+    assert first.score([0]).shape == (1, 6) and not np.allclose(first.score([0]), second.score([0]))
+    bigger = sp.csr_matrix(train + sp.csr_matrix(([7.0], ([0], [5])), shape=train.shape))
+    ScoreBlend([a, b], [1.0, 2.0], refit=True).fit(bigger)
+    assert (a.fits, b.fits) == (2, 2)
+    np.testing.assert_array_equal(a.seen_counts, bigger.toarray())
+    with pytest.raises(ValueError, match="layout"):   # without refit another layout is refused
+        ScoreBlend([a], [1.0]).fit(sp.csr_matrix(np.eye(4, 6)))
+    ScoreBlend([a], [1.0], refit=True).fit(sp.csr_matrix(np.eye(4, 6)))  # with refit it is refitted
+    assert a.n_users == 4
+    with pytest.raises(TypeError, match="refit"):
+        ScoreBlend([a], [1.0], refit="yes").fit(bigger)
+
+
+def test_split_by_user_gives_each_user_row_to_exactly_one_side():
+    rng = np.random.default_rng(7)
+    truth = sp.csr_matrix((rng.random((40, 9)) < 0.3).astype(float))
+    validation, test = split_by_user(truth, 0.5, random_state=0)
+    np.testing.assert_array_equal((validation + test).toarray(), truth.toarray())
+    rows_v = set(np.flatnonzero(validation.getnnz(axis=1)))
+    rows_t = set(np.flatnonzero(test.getnnz(axis=1)))
+    assert not rows_v & rows_t and rows_v and rows_t
+    again, _ = split_by_user(truth, 0.5, random_state=0)
+    assert (again != validation).nnz == 0
+    quarter, _ = split_by_user(sp.csr_matrix(np.ones((40, 2))), 0.25, random_state=1)
+    assert np.count_nonzero(quarter.getnnz(axis=1)) == 10
+    with pytest.raises(ValueError, match="validation_fraction"):
+        split_by_user(truth, 1.0)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        split_by_user(truth, 0.0)
+    with pytest.raises(ValueError, match="at least 2 users"):
+        split_by_user(sp.csr_matrix(np.ones((1, 3))))
+
+
+def test_evaluation_layers_match_the_metrics_computed_by_hand():
+    liked = np.array([[True, False, True, False], [False, True, False, False]])
+    empty = sp.csr_matrix((2, 4))
+    log = RecipeLog(empty, empty, empty, liked, np.ones_like(liked), (1.0, 1.0), (1.0, 1.0), (0.5, 0.1))
+    train = sp.csr_matrix(np.array([[0, 0, 0, 1], [1, 0, 0, 0]], dtype=float))
+    # scores: user 0 prefers item 0, then 1; user 1 prefers item 2, then 1
+    model = _Fixed(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[3.0, 0], [2.0, 2.0], [0, 3.0], [9.0, -9.0]]), train)
+    saves = sp.csr_matrix(np.array([[0, 1, 0, 0], [0, 1, 0, 0]], dtype=float))
+    truth = sp.csr_matrix(liked.astype(float))
+    got = evaluation_layers(model, log, train, saves, truth, k=2)
+    # top 2 unseen: user 0 -> [0, 1], user 1 -> [2, 1]
+    assert got["online"] == pytest.approx(((0.5 + 0.1) + (0.1 + 0.5)) / 2)
+    assert got["satisfaction"] == pytest.approx((1 / 2 + 1 / 2) / 2)
+    ndcg_second = (1 / np.log2(3)) / 1.0
+    assert got["offline"] == pytest.approx(ndcg_second)
+    only_first = evaluation_layers(model, log, train, saves, truth, users=np.array([0]), k=2)
+    assert only_first["online"] == pytest.approx(0.6)
+    with pytest.raises(TypeError, match="RecipeLog"):
+        evaluation_layers(model, "log", train, saves, truth)
+    with pytest.raises(ValueError, match="users"):
+        evaluation_layers(model, log, train, saves, truth, users=np.array([5]))
+    with pytest.raises(ValueError, match="seen"):
+        evaluation_layers(model, log, sp.csr_matrix(np.eye(3)), saves, truth)
+
+
+def test_figures_with_spread_draw_error_bars():
+    axes = plots.metric_panels({"a": {"ndcg": 0.4}, "b": {"ndcg": 0.2}}, ["ndcg"],
+                               errors={"a": {"ndcg": 0.05}, "b": {"ndcg": 0.01}})
+    texts = [t.get_text() for t in axes[0].texts]
+    assert any("±" in t and "0.050" in t for t in texts)
+    assert any(type(c).__name__ == "ErrorbarContainer" for c in axes[0].containers)
+    with pytest.raises(ValueError, match="errors"):
+        plots.metric_panels({"a": {"ndcg": 0.4}}, ["ndcg"], errors={"a": {"ndcg": float("nan")}})
+    with pytest.raises(ValueError, match="errors"):
+        plots.metric_panels({"a": {"ndcg": 0.4}}, ["ndcg"], errors={"a": {}})
+    scores = np.array([[0.40, 0.42, 0.41], [0.30, 0.33, 0.30]])
+    ax = plots.blend_weight_curve([0, 0.5, 1], {"ndcg": scores}, per_seed=True)
+    line = ax.lines[0]
+    expected = (100 * (scores / scores[:, :1] - 1)).mean(axis=0)
+    np.testing.assert_allclose(line.get_ydata(), expected)
+    with pytest.raises(ValueError, match="n_seeds"):
+        plots.blend_weight_curve([0, 1], {"ndcg": np.array([[0.1, 0.2]])}, per_seed=True)
+    plt.close("all")
+
+
+def test_merge_comparisons_puts_a_later_contender_beside_the_others():
+    from recsys_course.models import Popularity
+    from recsys_course.tuning import compare, repeated_splits
+
+    rng = np.random.default_rng(8)
+    counts = sp.csr_matrix((rng.random((60, 30)) < 0.25).astype(float))
+    splits = repeated_splits(counts, n_seeds=2, seed=0)
+    first = compare({"pop": (lambda: Popularity(), [{}])}, splits)
+    second = compare({"pop again": (lambda: Popularity(), [{}])}, splits)
+    merged = merge_comparisons(first, second)
+    assert merged.contenders == ["pop", "pop again"]
+    mean, std, wins, n = merged.difference("pop again", "pop")
+    assert (mean, std, wins, n) == (0.0, 0.0, 0, 2)
+    assert "pop again" in merged.table()
+    with pytest.raises(ValueError, match="new contenders"):
+        merge_comparisons(first, first)
+    with pytest.raises(ValueError, match="n_seeds"):
+        merge_comparisons(first, compare({"x": (lambda: Popularity(), [{}])}, splits[:1]))
+    with pytest.raises(TypeError, match="Comparison"):
+        merge_comparisons(first, "second")
+
+
+def test_recipe_split_keeps_truth_out_of_training_and_users_apart():
+    log = simulate_recipe_app(n_users=120, n_items=80, random_state=3)
+    split = recipe_split(log, test_fraction=0.2, validation_users=0.5, random_state=0)
+    seen = split.train.toarray() > 0
+    assert not np.any((split.validation.toarray() > 0) & seen)
+    assert not np.any((split.test.toarray() > 0) & seen)
+    assert not set(split.validation_users) & set(split.test_users)
+    assert np.all(log.liked[split.validation.toarray() > 0]) and np.all(log.liked[split.test.toarray() > 0])
+    assert split.train_and_validation is split.train          # truth never becomes training data
+    assert not np.any((split.held_out.toarray() > 0) & seen)
+    assert np.all(log.saves.toarray()[split.held_out_saves.toarray() > 0] > 0)
+    with pytest.raises(TypeError, match="RecipeLog"):
+        recipe_split("log")

@@ -31,15 +31,28 @@ def _check_table(table: Any, name: str) -> dict:
 
 
 def metric_panels(table: Mapping[str, Mapping[str, float]], metrics: Sequence[str], titles: Mapping[str, str] | None = None,
-                  highlight: str | None = None, suptitle: str | None = None, axes=None, value_format: str = "{:.3f}"):
+                  highlight: str | None = None, suptitle: str | None = None, axes=None, value_format: str = "{:.3f}",
+                  errors: Mapping[str, Mapping[str, float]] | None = None):
     """One horizontal bar panel per metric, one bar per row of ``table`` (e.g. per model).
 
     Rows missing a metric are left out of that panel. ``highlight`` colours one row.
+    ``errors`` (same layout as ``table``, e.g. the standard deviation over seeds) draws an
+    error bar on each bar and writes ``mean ± error`` beside it.
     """
     table = _check_table(table, "table")
     metrics = list(metrics)
     if not metrics:
         raise ValueError("metrics must name at least one metric")
+    if errors is not None:
+        errors = _check_table(errors, "errors")
+        for row in table:
+            for metric in metrics:
+                if metric in table[row]:
+                    spread = errors.get(row, {}).get(metric)
+                    if spread is None or not np.isfinite(float(spread)) or float(spread) < 0:
+                        raise ValueError(
+                            f"errors[{row!r}][{metric!r}] must be a finite number >= 0, got {spread!r}"
+                        )
     titles = dict(titles or {})
     if axes is None:
         fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 0.45 * len(table) + 1.6),
@@ -52,12 +65,15 @@ def metric_panels(table: Mapping[str, Mapping[str, float]], metrics: Sequence[st
         values = [float(table[r][metric]) for r in names]
         colours = ["tab:orange" if r == highlight else "tab:blue" for r in names]
         y = np.arange(len(names))[::-1]
-        ax.barh(y, values, color=colours)
+        spreads = [float(errors[r][metric]) for r in names] if errors is not None else [0.0] * len(names)
+        ax.barh(y, values, color=colours, xerr=spreads if errors is not None else None,
+                error_kw={"ecolor": "black", "capsize": 3, "lw": 1})
         ax.set_yticks(y, names)
-        for yy, v in zip(y, values):
-            ax.text(v, yy, " " + value_format.format(v), va="center", fontsize=9)
-        top = max(values) if values else 1.0
-        ax.set_xlim(0, top * 1.25 if top > 0 else 1.0)
+        for yy, v, e in zip(y, values, spreads):
+            text = value_format.format(v) + (" ± " + value_format.format(e) if errors is not None else "")
+            ax.text(v + e, yy, " " + text, va="center", fontsize=9)
+        top = max(v + e for v, e in zip(values, spreads)) if values else 1.0
+        ax.set_xlim(0, top * (1.45 if errors is not None else 1.25) if top > 0 else 1.0)
         label = titles.get(metric, _LABELS.get(metric, metric))
         ax.set_title(label)
         ax.set_xlabel(label.split(" (")[0])
@@ -71,8 +87,14 @@ def metric_panels(table: Mapping[str, Mapping[str, float]], metrics: Sequence[st
 
 
 def blend_weight_curve(weights: Sequence[float], curves: Mapping[str, Sequence[float]], chosen: float | None = None,
-                       xlabel: str = "weight w of the second model", title: str = "Blend weight", ax=None):
-    """Metrics (one line each, own y scale via normalisation to the w = 0 value) against the blend weight."""
+                       xlabel: str = "weight w of the second model", title: str = "Blend weight", ax=None,
+                       per_seed: bool = False):
+    """Metrics against the blend weight, as change from the w = 0 value (%), one line per metric.
+
+    With ``per_seed=True`` each ``curves[name]`` is an (n_seeds, n_weights) array (e.g. the
+    validation scores of every split): each seed is taken relative to its own w = 0 value, and
+    the line shows the mean with error bars of one standard deviation over seeds.
+    """
     weights = np.asarray(weights, dtype=float)
     if weights.ndim != 1 or weights.size < 2:
         raise ValueError(f"weights must be a 1-d sequence of at least 2 values, got {describe(weights)}")
@@ -81,9 +103,16 @@ def blend_weight_curve(weights: Sequence[float], curves: Mapping[str, Sequence[f
     ax = ax or plt.subplots(figsize=(7, 4))[1]
     for name, values in curves.items():
         values = np.asarray(values, dtype=float)
-        if values.shape != weights.shape:
-            raise ValueError(f"curves[{name!r}] must have one value per weight ({weights.size}), got {values.size}")
-        ax.plot(weights, 100.0 * (values / values[0] - 1.0), marker="o", label=_LABELS.get(name, name))
+        if per_seed:
+            if values.ndim != 2 or values.shape[1] != weights.size or values.shape[0] < 2:
+                raise ValueError(f"curves[{name!r}] must be an array (n_seeds >= 2, {weights.size}), got {describe(values)}")
+            change = 100.0 * (values / values[:, :1] - 1.0)
+            ax.errorbar(weights, change.mean(axis=0), yerr=change.std(axis=0, ddof=1), marker="o", capsize=3,
+                        label=f"{_LABELS.get(name, name)}: mean ± std over {values.shape[0]} splits")
+        else:
+            if values.shape != weights.shape:
+                raise ValueError(f"curves[{name!r}] must have one value per weight ({weights.size}), got {values.size}")
+            ax.plot(weights, 100.0 * (values / values[0] - 1.0), marker="o", label=_LABELS.get(name, name))
     ax.axhline(0, color="grey", lw=0.8)
     if chosen is not None:
         ax.axvline(chosen, color="tab:red", ls="--", lw=1, label=f"chosen w = {chosen:g}")
