@@ -229,6 +229,18 @@ def _check_factor_matrix(value: Any, name: str, n_rows: int | None = None) -> np
     return value
 
 
+def _check_initial(initial: Any, n_users: int, n_items: int, factors: int, dtype: np.dtype):
+    """Copies of a warm start ``(user_factors, item_factors)`` in ``dtype``, shapes checked."""
+    if not isinstance(initial, (tuple, list)) or len(initial) != 2:
+        raise TypeError(f"initial must be None or a pair (user_factors, item_factors), got {describe(initial)}")
+    X = _check_factor_matrix(initial[0], "initial[0] (user_factors)", n_users)
+    Y = _check_factor_matrix(initial[1], "initial[1] (item_factors)", n_items)
+    for name, value in (("initial[0] (user_factors)", X), ("initial[1] (item_factors)", Y)):
+        if value.shape[1] != factors:
+            raise ValueError(f"{name} must have factors={factors} columns, got shape {value.shape}")
+    return np.array(X, dtype=dtype, order="C"), np.array(Y, dtype=dtype, order="C")
+
+
 def _check_sparse_confidence(value: Any, name: str) -> sp.csr_matrix:
     if not sp.issparse(value) or value.ndim != 2:
         raise TypeError(f"{name} must be a 2-d scipy sparse matrix, got {describe(value)}")
@@ -512,17 +524,23 @@ class ImplicitALS(FactorModelBase):
         Y = (rng.standard_normal((n_items, factors)) * scale).astype(dtype)
         return X, Y
 
-    def fit(self, counts: Any) -> "ImplicitALS":
-        """Learn user and item factors from a users x items sparse matrix of counts."""
+    def fit(self, counts: Any, initial: Any = None) -> "ImplicitALS":
+        """Learn user and item factors from a users x items sparse matrix of counts.
+
+        ``initial``: None (random factors drawn from ``random_state``) or a pair
+        ``(user_factors, item_factors)`` of arrays shaped (users, factors) and (items, factors)
+        to start from instead, e.g. the factors of a previous fit with other alpha or lambda
+        (a warm start: fewer iterations reach the same loss). They are copied, never changed.
+        """
         saved = dict(self.__dict__)
         try:
-            return self._fit(counts)
+            return self._fit(counts, initial)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)  # nothing half-written on failure
             raise
 
-    def _fit(self, counts: Any) -> "ImplicitALS":
+    def _fit(self, counts: Any, initial: Any = None) -> "ImplicitALS":
         params = self._checked_parameters()
         rng = check_random_state(self.random_state)
         self._fitted = False
@@ -537,7 +555,10 @@ class ImplicitALS(FactorModelBase):
                 f"dtype {np.dtype(dtype).name}; use a smaller alpha or dtype=np.float64"
             )
         threads = _resolve_threads(params["num_threads"])
-        X, Y = self._initial_factors(self.n_users, self.n_items, f, dtype, rng)
+        if initial is None:
+            X, Y = self._initial_factors(self.n_users, self.n_items, f, dtype, rng)
+        else:
+            X, Y = _check_initial(initial, self.n_users, self.n_items, f, dtype)
         users = _Side(conf, dtype, f, threads)
         items = _Side(conf.T.tocsr(), dtype, f, threads)
         row_reg = None  # per-row lambdas in float64 (None: lambda for every row, the default)
