@@ -14,12 +14,12 @@ SUBMISSIONS ?=
 GRADE_ARGS ?=
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help venv install install-test data lab test test-fast bench book grade quiz exercises browser java unprivileged clean
+.PHONY: help venv install install-test data warmup lab test test-fast bench book grade quiz exercises browser java unprivileged clean
 
 help:
 	@echo "make lab    - set everything up and open the course in JupyterLab (LAB_ARGS=... passes through)"
 	@echo "make test   - set everything up and run every test, executing every notebook"
-	@echo "make data   - fetch and verify the real data sets"
+	@echo "make data   - fetch and verify the real data sets, and compile the numba kernels once"
 	@echo "make bench  - run the benchmarks against the implicit library"
 	@echo "make book   - build the course website (executed notebooks, quiz, exercises) into _build/html"
 	@echo "make grade SUBMISSIONS='path/ex01_*.ipynb' - grade exercise submissions"
@@ -69,6 +69,11 @@ unprivileged:
 
 data: $(VENV)/.installed-dev
 	$(PY) -m recsys_course.cli data fetch
+	$(PY) -m recsys_course.cli warmup
+
+# Compile the numba kernels into their on-disk cache (about a second when already warm).
+warmup: $(VENV)/.installed-dev
+	$(PY) -m recsys_course.cli warmup
 
 # JupyterLab refuses to run as root without --allow-root (containers, CI machines).
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)

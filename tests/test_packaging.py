@@ -109,3 +109,43 @@ def test_cli_help_lists_the_subcommands():
     ).stdout
     for command in ("data", "lab", "quiz", "grade", "bench"):
         assert command in out
+
+
+_LEARNER_FIRST_CELLS = """
+import numpy as np
+from recsys_course.data import simulate, train_test_split
+from recsys_course.metrics import evaluate
+from recsys_course.models import BPR, ImplicitALS, ItemKNN, Popularity
+from recsys_course.warmup import numba_dispatchers
+counts = simulate(n_users=60, n_items=40, random_state=1).counts
+train, test = train_test_split(counts, random_state=0)
+models = [
+    ImplicitALS(factors=8, iterations=3, random_state=0, progress=False).fit(train),
+    ImplicitALS(factors=8, iterations=3, solver="cholesky", dtype=np.float64, random_state=0,
+                progress=False).fit(train),
+    BPR(factors=8, epochs=3, random_state=0).fit(train),
+    BPR(factors=8, epochs=3, fast_math=False, dtype=np.float64, num_threads=1, random_state=0).fit(train),
+    ItemKNN().fit(train),
+    Popularity().fit(train),
+]
+for model in models:
+    evaluate(model, train, test, k=10)
+    model.recommend(0)
+models[0].explain(0, 1)
+misses = {d.py_func.__qualname__: sum(d.stats.cache_misses.values()) for d in numba_dispatchers()}
+print(sum(misses.values()), sorted(name for name, n in misses.items() if n))
+"""
+
+
+@pytest.mark.slow
+def test_after_warmup_a_learner_compiles_nothing(tmp_path):
+    """`recsys-course warmup` (run by make lab / make data / postBuild) fills the numba cache
+    so that a fresh process fitting and evaluating every model compiles no kernel."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    warm = subprocess.run([sys.executable, "-m", "recsys_course.cli", "warmup"], env=env,
+                          capture_output=True, text=True, check=True)
+    compiled = int(re.search(r"(\d+) compiled now", warm.stdout).group(1))
+    assert compiled >= 20, warm.stdout  # an empty cache: warm-up itself had to compile the kernels
+    after = subprocess.run([sys.executable, "-c", _LEARNER_FIRST_CELLS], env=env,
+                           capture_output=True, text=True, check=True)
+    assert after.stdout.split()[0] == "0", f"kernels compiled after warm-up: {after.stdout}"
