@@ -1,4 +1,5 @@
-"""The ``recsys-course`` command: ``data``, ``lab``, ``warmup``, ``quiz``, ``grade``, ``bench``."""
+"""The ``recsys-course`` command: ``data``, ``lab``, ``warmup``, ``quiz``, ``grade``, ``autograder``,
+``bench``."""
 
 from __future__ import annotations
 
@@ -60,6 +61,12 @@ def _grade(args: argparse.Namespace) -> int:
     return grade_main(args.rest)
 
 
+def _autograder(args: argparse.Namespace) -> int:
+    from .grading.autograder import main as autograder_main
+
+    return autograder_main(args.rest)
+
+
 def _bench(args: argparse.Namespace) -> int:
     script = REPO_ROOT / "benchmarks" / "run_all.py"
     if not script.exists():
@@ -73,6 +80,7 @@ def _bench(args: argparse.Namespace) -> int:
 _PASS_THROUGH = {
     "quiz": (_quiz, "take the quiz in the terminal"),
     "grade": (_grade, "grade exercise submissions"),
+    "autograder": (_autograder, "write a Gradescope autograder zip for one exercise"),
     "bench": (_bench, "run the benchmarks against the implicit library"),
 }
 
