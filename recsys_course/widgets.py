@@ -16,7 +16,7 @@ import numpy as np
 from ._validation import check_counts, check_float
 from .plots.feedback import confidence_curves, transform_heatmaps
 
-__all__ = ["StaticPicture", "alpha_explorer", "with_picture"]
+__all__ = ["StaticPicture", "alpha_explorer", "als_explorer", "with_picture"]
 
 
 def alpha_explorer(counts, alpha: float = 40.0, max_alpha: float = 100.0):
@@ -114,3 +114,115 @@ def with_picture(widget, png: bytes | None = None, alt: str | None = None) -> St
     if not isinstance(alt, str) or not alt.strip():
         raise TypeError(f"alt must be a non-empty string, got {alt!r}")
     return StaticPicture(widget, bytes(png), alt)
+
+
+def als_explorer(train, validation, item_names, user: int = 0, alpha: float = 1.0, regularization: float = 10.0,
+                 factors: int = 16, alphas=(0.0, 1.0, 3.0, 10.0, 40.0), regularizations=(1.0, 3.0, 10.0, 30.0, 100.0),
+                 factor_choices=(8, 16, 32, 64), iterations: int = 3, cold_iterations: int = 8, k: int = 10,
+                 random_state: int = 0):
+    """Sliders for alpha, lambda and f that refit ``ImplicitALS`` on ``train`` and redraw one user's
+    top ``k`` (with ``item_names``) and the validation NDCG@k of all users.
+
+    The first fit is cold (``cold_iterations`` CG sweeps from factors drawn with ``random_state``);
+    after a move of alpha or lambda the model restarts from the previous factors (a warm start,
+    ``iterations`` sweeps), and after a move of f, whose factors have another shape, it starts
+    cold again. The user's validation items are marked in the list (green in the figure).
+
+    Returns a ``VBox`` (CSS class ``als-explorer``): the sliders, a status line, the ranked list as
+    HTML and the figure as a PNG ``Image``. ``box.controls`` maps "alpha", "regularization" and
+    "factors" to their sliders; ``box.state`` holds the fitted ``model`` and the last ``items``
+    and ``ndcg``.
+    """
+    import html
+    import time
+
+    from ._validation import check_csr_counts, check_index, check_int
+    from .metrics import evaluate
+    from .models import ImplicitALS
+    from .plots.als import top_items_bars
+
+    train = check_csr_counts(train, "train")
+    validation = check_csr_counts(validation, "validation")
+    if validation.shape != train.shape:
+        raise ValueError(f"validation must have the shape of train {train.shape}, got {validation.shape}")
+    if isinstance(item_names, (str, bytes)) or not hasattr(item_names, "__len__"):
+        raise TypeError(f"item_names must be a sequence of {train.shape[1]} names, got {type(item_names).__name__}")
+    if len(item_names) != train.shape[1]:
+        raise ValueError(f"item_names must hold one name per item ({train.shape[1]}), got {len(item_names)}")
+    user = check_index(user, "user", train.shape[0], "user")
+    k = check_int(k, "k", minimum=1)
+    iterations = check_int(iterations, "iterations", minimum=1)
+    cold_iterations = check_int(cold_iterations, "cold_iterations", minimum=1)
+    random_state = check_int(random_state, "random_state", minimum=0)
+    choices = {}
+    for name, start, options, check in (("alpha", alpha, alphas, check_float),
+                                        ("regularization", regularization, regularizations, check_float),
+                                        ("factors", factors, factor_choices, check_int)):
+        if isinstance(options, (str, bytes)) or not hasattr(options, "__iter__"):
+            raise TypeError(f"the choices for {name} must be a sequence of numbers, got {options!r}")
+        values = [check(v, name, minimum=0.0 if check is check_float else 1) for v in options]
+        if not values or len(set(values)) != len(values):
+            raise ValueError(f"the choices for {name} must be distinct and at least one, got {list(options)}")
+        start = check(start, name, minimum=0.0 if check is check_float else 1)
+        if start not in values:
+            raise ValueError(f"{name} must be one of its choices {values}, got {start}")
+        choices[name] = (start, values)
+
+    def label(value):
+        return f"{value:g}"
+
+    controls = {
+        name: widgets.SelectionSlider(options=[(label(v), v) for v in values], value=start,
+                                      description={"regularization": "lambda"}.get(name, name),
+                                      continuous_update=False)
+        for name, (start, values) in choices.items()
+    }
+    status = widgets.HTML()
+    listing = widgets.HTML()
+    image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+    held_out = set(validation.indices[validation.indptr[user]:validation.indptr[user + 1]].tolist())
+    n_train = int(train.indptr[user + 1] - train.indptr[user])
+    state: dict = {"model": None, "items": None, "ndcg": None, "warm": False, "seconds": 0.0}
+
+    def refit(_change=None):
+        a, lam, f = (controls[name].value for name in ("alpha", "regularization", "factors"))
+        previous = state["model"]
+        warm = previous is not None and previous.user_factors.shape[1] == f
+        model = ImplicitALS(factors=f, alpha=a, regularization=lam, iterations=iterations if warm else cold_iterations,
+                            solver="cg", random_state=random_state, dtype=np.float64, progress=False,
+                            compute_loss=False)
+        start = time.perf_counter()
+        model.fit(train, initial=(previous.user_factors, previous.item_factors) if warm else None)
+        state["seconds"] = time.perf_counter() - start
+        ndcg = float(evaluate(model, train, validation, k=k, metrics=("ndcg",))["ndcg"])
+        items, scores = model.recommend(user, k=k)
+        names = [str(item_names[i]) for i in items]
+        hits = [int(i) in held_out for i in items]
+        state.update(model=model, items=items, ndcg=ndcg, warm=warm)
+
+        listing.value = "<ol class='als-explorer-list'>" + "".join(
+            f"<li>{'&#10003; ' if hit else ''}{html.escape(name)} <span style='color:grey'>({score:.2f})</span></li>"
+            for name, score, hit in zip(names, scores, hits)) + "</ol>"
+        start_kind = f"warm start, {iterations} sweeps" if warm else f"cold start, {cold_iterations} sweeps"
+        status.value = (f"<b>validation NDCG@{k} (all users): {ndcg:.3f}</b> &nbsp; user {user}: {n_train} items "
+                        f"in training, {len(held_out)} held out for validation (&#10003; in the list) "
+                        f"&nbsp; <span style='color:grey'>[{start_kind}]</span>")
+        fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.36 * len(names)))
+        top_items_bars(names, scores, hits, ax=ax,
+                       title=f"user {user}: top {len(names)} for alpha = {a:g}, lambda = {lam:g}, f = {f}\n"
+                             f"validation NDCG@{k} over all users: {ndcg:.3f}")
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=80)
+        plt.close(fig)
+        image.value = buffer.getvalue()
+
+    for control in controls.values():
+        control.observe(refit, names="value")
+    refit()
+    box = widgets.VBox([widgets.HBox(list(controls.values())), status,
+                        widgets.HBox([image, listing])])
+    box.add_class("als-explorer")
+    box.controls = controls
+    box.state = state
+    return box

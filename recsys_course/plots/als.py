@@ -14,6 +14,7 @@ __all__ = [
     "loss_curves",
     "method_times",
     "sweep_heatmap",
+    "top_items_bars",
     "weighting_comparison",
 ]
 
@@ -170,4 +171,33 @@ def sweep_heatmap(values: Any, alphas: Sequence[float], factors: Sequence[int], 
         full += f" ({baseline_label}: {baseline:.3f})"
     ax.set_title(full)
     ax.figure.colorbar(image, ax=ax, label=metric)
+    return ax
+
+
+def top_items_bars(names: Sequence[str], scores: Sequence[float], hits: Sequence[bool] | None = None,
+                   title: str = "Top recommendations", ax=None):
+    """One user's recommendation list as horizontal bars of predicted preference, best on top;
+    items the user really has in a held-out split (``hits``) in green, the others in grey."""
+    values = np.asarray(scores, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0 or len(names) != values.size or not np.all(np.isfinite(values)):
+        raise ValueError(f"names and scores must be non-empty, of the same length and finite, got "
+                         f"{len(names)} names and scores of shape {values.shape}")
+    marks = np.zeros(values.size, dtype=bool) if hits is None else np.asarray(hits, dtype=bool)
+    if marks.shape != values.shape:
+        raise ValueError(f"hits must have one entry per item ({values.size}), got shape {marks.shape}")
+    ax = ax or plt.subplots(figsize=(7, 0.6 + 0.38 * values.size))[1]
+    colors = np.where(marks, "tab:green", "silver")
+    ax.barh(range(values.size), values, color=colors)
+    labels = [f"{position + 1}. {textwrap.shorten(str(name), 42, placeholder='...')}"
+              for position, name in enumerate(names)]
+    ax.set_yticks(range(values.size), labels, fontsize=9)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("predicted preference x_u . y_i")
+    ax.set_ylabel("rank")
+    if hits is not None:
+        handles = [plt.Rectangle((0, 0), 1, 1, color="tab:green"), plt.Rectangle((0, 0), 1, 1, color="silver")]
+        ax.legend(handles, ["in the user's validation items", "not"], loc="upper center", fontsize=8,
+                  bbox_to_anchor=(0.5, -0.12 - 1.2 / (values.size + 2)), ncol=2, frameon=False)
+    ax.set_title(title, fontsize=10)
     return ax
