@@ -132,14 +132,34 @@ def _binary_csr(indptr: np.ndarray, items: np.ndarray, keep: np.ndarray, shape) 
     return matrix
 
 
-def _sample_negatives(rated: sp.csr_matrix, users: np.ndarray, negatives: int, rng) -> np.ndarray:
-    """``negatives`` distinct never-rated items per user, uniformly without replacement."""
+def _sample_negatives(rated: sp.csr_matrix, users: np.ndarray, negatives: int, rng, chunk: int = 1024) -> np.ndarray:
+    """``negatives`` distinct never-rated items per user, uniformly without replacement.
+
+    Items are drawn uniformly one after another; a rated item or a repeat is skipped and the
+    first ``negatives`` kept draws are the sample (sequential rejection: every set of unrated
+    items is equally likely). Drawn in blocks of ``3 * negatives`` per user; a user whose block
+    runs short (most items rated) draws from the list of unrated items instead.
+    """
     n_items = rated.shape[1]
+    width = 3 * negatives + 16
     out = np.empty((users.size, negatives), dtype=np.int64)
-    for row, u in enumerate(users):
-        seen = rated.indices[rated.indptr[u]:rated.indptr[u + 1]]
-        pool = np.setdiff1d(np.arange(n_items), seen, assume_unique=True)
-        out[row] = rng.choice(pool, size=negatives, replace=False)
+    for start in range(0, users.size, chunk):
+        rows = users[start:start + chunk]
+        seen = rated[rows].toarray() > 0
+        draws = rng.integers(0, n_items, size=(rows.size, width))
+        keep = ~np.take_along_axis(seen, draws, axis=1)
+        order = np.argsort(draws, axis=1, kind="stable")  # repeats: keep the first draw only
+        ordered = np.take_along_axis(draws, order, axis=1)
+        repeat = np.zeros_like(keep)
+        np.put_along_axis(repeat, order[:, 1:], ordered[:, 1:] == ordered[:, :-1], axis=1)
+        keep &= ~repeat
+        enough = keep.sum(axis=1) >= negatives
+        position = np.cumsum(keep, axis=1)
+        chosen = keep & (position <= negatives)
+        block = out[start:start + rows.size]
+        block[enough] = draws[enough][chosen[enough]].reshape(-1, negatives)
+        for row in np.flatnonzero(~enough):  # rare: a user who rated most of the catalogue
+            block[row] = rng.choice(np.flatnonzero(~seen[row]), size=negatives, replace=False)
     return out
 
 
@@ -203,10 +223,18 @@ def leave_last_out(dataset: Any, negatives: int = 100, random_state: Any = 0) ->
 
 @dataclass(frozen=True)
 class OrderSplit:
-    """``train, test = split``: counts before and in each user's latest order(s)."""
+    """``train, test = split``: counts before and in each user's latest order(s).
+
+    ``validation_train`` / ``validation``: the same one step earlier (the orders before the
+    test orders, split again), to choose settings without looking at ``test``.
+    ``skipped_users``: users with too few orders to give one part to each; they keep all
+    their orders in ``train`` and ``validation_train`` and are not evaluated.
+    """
 
     train: sp.csr_matrix
     test: sp.csr_matrix
+    validation_train: sp.csr_matrix
+    validation: sp.csr_matrix
     skipped_users: np.ndarray
 
     def __iter__(self):
@@ -225,26 +253,36 @@ def later_orders_out(dataset: Any, orders: int = 1) -> OrderSplit:
 
     ``dataset``: a Dataset whose events carry ``order_numbers`` (``load_instacart()``).
     ``train[u, i]`` counts the earlier orders of user u that held product i, ``test[u, i]``
-    the held-out ones. Users with at most ``orders`` orders are not split (all their orders
-    stay in train; listed in ``skipped_users``).
+    the held-out ones; ``validation`` holds the ``orders`` orders just before the test ones
+    and ``validation_train`` everything before those. Users with fewer than
+    ``2 * orders + 1`` orders are not split (listed in ``skipped_users``).
     """
     orders = check_int(orders, "orders", minimum=1)
     users, items, numbers, shape = _events(dataset, "order_numbers")
     n_users = shape[0]
-    distinct = np.zeros(n_users, dtype=np.int64)
-    seen_orders = np.unique(np.stack([users, numbers.astype(np.int64)]), axis=1)
-    np.add.at(distinct, seen_orders[0], 1)
-    splittable = distinct > orders
-    # the user's own order numbers, sorted: the held-out ones are the `orders` largest
-    cut = np.full(n_users, np.inf)
-    for u in np.flatnonzero(splittable):
-        own = seen_orders[1][seen_orders[0] == u]
-        cut[u] = np.sort(own)[-orders]
-    held = numbers >= cut[users]
-    ones = np.ones(users.size)
-    train = sp.csr_matrix((ones[~held], (users[~held], items[~held])), shape=shape)
-    test = sp.csr_matrix((ones[held], (users[held], items[held])), shape=shape)
-    for matrix in (train, test):
-        matrix.sum_duplicates()
-        matrix.sort_indices()
-    return OrderSplit(train=train, test=test, skipped_users=np.flatnonzero(~splittable).astype(np.int64))
+    pairs = np.unique(np.stack([users, numbers.astype(np.int64)]), axis=1)  # (user, order number), sorted
+    distinct = np.bincount(pairs[0], minlength=n_users)
+    splittable = distinct >= 2 * orders + 1
+    # each user's order numbers sorted ascending: the cut-offs are counted from the end
+    ends = np.cumsum(distinct)
+    test_cut = np.full(n_users, np.inf)
+    validation_cut = np.full(n_users, np.inf)
+    rows = np.flatnonzero(splittable)
+    test_cut[rows] = pairs[1][ends[rows] - orders]
+    validation_cut[rows] = pairs[1][ends[rows] - 2 * orders]
+    in_test = numbers >= test_cut[users]
+    in_validation = (numbers >= validation_cut[users]) & ~in_test
+
+    def matrix(mask):
+        out = sp.csr_matrix((np.ones(int(mask.sum())), (users[mask], items[mask])), shape=shape)
+        out.sum_duplicates()
+        out.sort_indices()
+        return out
+
+    return OrderSplit(
+        train=matrix(~in_test),
+        test=matrix(in_test),
+        validation_train=matrix(~in_test & ~in_validation),
+        validation=matrix(in_validation),
+        skipped_users=np.flatnonzero(~splittable).astype(np.int64),
+    )

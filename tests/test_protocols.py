@@ -143,21 +143,28 @@ def test_bad_inputs_are_named():
 
 # -------------------------------------------------------------- later orders
 def test_later_orders_out_hand_case():
-    # user 0: orders 1, 2, 3 (item 0 in every order, item 2 only in the last)
-    # user 1: one order only -> skipped, stays in train
-    users = [0, 0, 0, 0, 0, 1]
-    items = [0, 1, 0, 0, 2, 3]
-    numbers = [1, 1, 2, 3, 3, 1]
+    # user 0: orders 1, 2, 3, 4, 5 (item 0 in orders 1-4, item 1 in order 1, item 2 in order 5,
+    #         item 3 in orders 3 and 5); user 1: two orders only -> skipped, stays whole in train
+    users = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1]
+    items = [0, 1, 0, 0, 3, 0, 2, 3, 3, 1]
+    numbers = [1, 1, 2, 3, 3, 4, 5, 5, 1, 2]
     ds = make_dataset(users, items, numbers, n_items=4, time_key="order_numbers")
     split = later_orders_out(ds)
-    assert split.train.toarray().tolist() == [[2, 1, 0, 0], [0, 0, 0, 1]]
-    assert split.test.toarray().tolist() == [[1, 0, 1, 0], [0, 0, 0, 0]]
+    assert split.train.toarray().tolist() == [[4, 1, 0, 1], [0, 1, 0, 1]]
+    assert split.test.toarray().tolist() == [[0, 0, 1, 1], [0, 0, 0, 0]]
+    assert split.validation_train.toarray().tolist() == [[3, 1, 0, 1], [0, 1, 0, 1]]
+    assert split.validation.toarray().tolist() == [[1, 0, 0, 0], [0, 0, 0, 0]]
     assert split.skipped_users.tolist() == [1]
-    two = later_orders_out(ds, orders=2)
-    assert two.train.toarray().tolist() == [[1, 1, 0, 0], [0, 0, 0, 1]]
-    assert two.test.toarray().tolist() == [[2, 0, 1, 0], [0, 0, 0, 0]]
+    two = later_orders_out(ds, orders=2)  # 5 orders: 2 test, 2 validation, 1 train
+    assert two.test.toarray()[0].tolist() == [1, 0, 1, 1]
+    assert two.validation.toarray()[0].tolist() == [2, 0, 0, 1]
+    assert two.validation_train.toarray()[0].tolist() == [1, 1, 0, 0]
+    three = later_orders_out(ds, orders=3)  # 5 < 7 orders: nobody is split
+    assert three.skipped_users.tolist() == [0, 1] and three.test.nnz == 0
     with pytest.raises(ValueError, match="orders must be an integer >= 1"):
         later_orders_out(ds, orders=0)
+    with pytest.raises(TypeError, match="orders must be an integer"):
+        later_orders_out(ds, orders="1")
     with pytest.raises(ValueError, match="carries no order_numbers"):
         later_orders_out(make_dataset(users, items, numbers, n_items=4))
 
@@ -191,4 +198,23 @@ def test_instacart_orders_split_sums_back():
     ic = load_instacart()
     split = later_orders_out(ic)
     assert abs(split.train + split.test - ic.counts).sum() == 0
+    assert abs(split.validation_train + split.validation - split.train).sum() == 0
     assert split.test.nnz > 0 and split.skipped_users.size < ic.counts.shape[0]
+
+
+def test_block_sampler_is_uniform_over_unrated_items():
+    # 600 users who rated items 0..9 (one per time step): 100 negatives come from items 10..149
+    users = np.repeat(np.arange(600), 10)
+    items = np.tile(np.arange(10), 600)
+    times = np.tile(np.arange(10.0), 600)
+    ds = make_dataset(users, items, times, n_items=150)
+    split = leave_last_out(ds, negatives=20, random_state=1)
+    drawn = np.concatenate([split.test_negatives.ravel(), split.validation_negatives.ravel()])
+    assert drawn.min() >= 10
+    counts = np.bincount(drawn, minlength=150)[10:]
+    expected = drawn.size / 140  # about 171 per item
+    assert counts.min() > 0.7 * expected and counts.max() < 1.3 * expected
+    # no repeats within a row, and the two draws are independent
+    for negatives in (split.test_negatives, split.validation_negatives):
+        assert all(len(set(row)) == 20 for row in negatives.tolist())
+    assert not np.array_equal(split.test_negatives, split.validation_negatives)
