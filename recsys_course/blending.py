@@ -49,7 +49,10 @@ __all__ = [
     "recommend_unseen",
     "simulate_recipe_app",
     "RecipeSplit",
+    "mean_and_std",
     "merge_comparisons",
+    "paired_difference",
+    "saver_groups",
     "recipe_split",
     "split_by_user",
     "split_signals",
@@ -612,3 +615,63 @@ def merge_comparisons(*comparisons: Any):
     return replace(first, contenders=names,
                    per_seed=[row for c in comparisons for row in c.per_seed],
                    grids={key: grid for c in comparisons for key, grid in c.grids.items()})
+
+
+def saver_groups(log: RecipeLog, split: RecipeSplit) -> dict:
+    """The split's test users in three groups: ``"with a save"`` (a save among their training
+    pairs), ``"no save"`` and ``"all users"``; each an array of user indices."""
+    if not isinstance(log, RecipeLog):
+        raise TypeError(f"log must be a RecipeLog from simulate_recipe_app, got {describe(log)}")
+    if not isinstance(split, RecipeSplit):
+        raise TypeError(f"split must be a RecipeSplit from recipe_split, got {describe(split)}")
+    if split.train.shape != log.shape:
+        raise ValueError(f"split must come from this log (shape {log.shape}), got shape {split.train.shape}")
+    saved = sp.csr_matrix(split.train.multiply(log.saves > 0))
+    saved.eliminate_zeros()
+    has_save = np.flatnonzero(saved.getnnz(axis=1) > 0)
+    users = split.test_users
+    return {"with a save": np.intersect1d(users, has_save), "no save": np.setdiff1d(users, has_save),
+            "all users": users}
+
+
+def mean_and_std(tables: Sequence[Mapping[Any, Mapping[str, float]]]):
+    """Mean and standard deviation (ddof=1) over seeds of tables ``row -> {metric: value}``.
+
+    Every table must have the same rows and metrics (one table per seed, at least two).
+    Returns ``(mean, std)`` in the same layout, e.g. for ``plots.metric_panels(mean, ..., errors=std)``.
+    """
+    if not isinstance(tables, Sequence) or isinstance(tables, (str, bytes)) or len(tables) < 2:
+        raise ValueError(f"tables must be a list of at least 2 tables (one per seed), got {describe(tables)}")
+    first = tables[0]
+    if not isinstance(first, Mapping) or not first:
+        raise TypeError(f"tables[0] must be a non-empty mapping row -> {{metric: value}}, got {describe(first)}")
+    layout = {row: sorted(values) for row, values in first.items()}
+    for index, table in enumerate(tables):
+        if not isinstance(table, Mapping) or {row: sorted(v) for row, v in table.items()} != layout:
+            raise ValueError(f"tables[{index}] must have the rows and metrics of tables[0], got {describe(table)}")
+    mean, std = {}, {}
+    for row, metrics in first.items():
+        mean[row], std[row] = {}, {}
+        for metric in metrics:
+            values = np.array([check_float(t[row][metric], f"tables[..][{row!r}][{metric!r}]") for t in tables])
+            mean[row][metric] = float(values.mean())
+            std[row][metric] = float(values.std(ddof=1))
+    return mean, std
+
+
+def paired_difference(a: Any, b: Any, higher_is_better: bool = True) -> tuple[float, float, int, int]:
+    """``a - b`` paired over seeds: ``(mean, std, wins, n)``, ``wins`` the seeds where a is better.
+
+    Say "a is better" only when a wins on every seed and the mean is larger than the spread.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.ndim != 1 or a.shape != b.shape or a.size < 2:
+        raise ValueError(f"a and b must be 1-d arrays of the same length >= 2 (one value per seed), "
+                         f"got shapes {a.shape} and {b.shape}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("a and b must hold finite numbers, found NaN or inf")
+    higher_is_better = check_bool(higher_is_better, "higher_is_better")
+    diff = a - b
+    wins = int((diff > 0).sum() if higher_is_better else (diff < 0).sum())
+    return float(diff.mean()), float(diff.std(ddof=1)), wins, int(diff.size)

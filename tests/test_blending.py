@@ -403,3 +403,36 @@ def test_recipe_split_keeps_truth_out_of_training_and_users_apart():
     assert np.all(log.saves.toarray()[split.held_out_saves.toarray() > 0] > 0)
     with pytest.raises(TypeError, match="RecipeLog"):
         recipe_split("log")
+
+
+def test_mean_and_std_and_paired_difference_by_hand():
+    from recsys_course.blending import mean_and_std, paired_difference
+
+    tables = [{"a": {"x": 1.0, "y": 2.0}}, {"a": {"x": 3.0, "y": 2.0}}, {"a": {"x": 5.0, "y": 2.0}}]
+    mean, std = mean_and_std(tables)
+    assert mean == {"a": {"x": 3.0, "y": 2.0}} and std == {"a": {"x": 2.0, "y": 0.0}}
+    with pytest.raises(ValueError, match="rows and metrics"):
+        mean_and_std([{"a": {"x": 1.0}}, {"b": {"x": 1.0}}])
+    with pytest.raises(ValueError, match="at least 2"):
+        mean_and_std([{"a": {"x": 1.0}}])
+    assert paired_difference([0.3, 0.5, 0.4], [0.2, 0.2, 0.5]) == pytest.approx((0.1, np.std([0.1, 0.3, -0.1], ddof=1), 2, 3))
+    assert paired_difference([1.0, 2.0], [2.0, 3.0], higher_is_better=False)[2] == 2
+    with pytest.raises(ValueError, match="same length"):
+        paired_difference([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="finite"):
+        paired_difference([1.0, float("nan")], [1.0, 2.0])
+
+
+def test_saver_groups_split_the_test_users_by_their_training_saves():
+    from recsys_course.blending import saver_groups
+
+    log = simulate_recipe_app(n_users=120, n_items=80, random_state=4)
+    split = recipe_split(log, random_state=1)
+    groups = saver_groups(log, split)
+    assert set(groups["with a save"]) | set(groups["no save"]) == set(groups["all users"]) == set(split.test_users)
+    assert not set(groups["with a save"]) & set(groups["no save"])
+    saves_in_train = split.train.multiply(log.saves > 0).tocsr()
+    assert all(saves_in_train[u].nnz > 0 for u in groups["with a save"])
+    assert all(saves_in_train[u].nnz == 0 for u in groups["no save"])
+    with pytest.raises(TypeError, match="RecipeSplit"):
+        saver_groups(log, "split")
