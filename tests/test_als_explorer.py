@@ -149,3 +149,19 @@ def test_top_items_bars_colours_the_hits_and_checks_lengths():
         plots.top_items_bars(["a", "b"], [0.1, 0.2], [True])
     with pytest.raises(ValueError, match="finite"):
         plots.top_items_bars(["a"], [np.nan])
+
+
+def test_weighting_comparison_draws_means_spread_and_one_dot_per_seed():
+    results = {"a": {"NDCG@10": [0.5, 0.6, 0.7], "AUC": [0.7, 0.7, 0.8]},
+               "b": {"NDCG@10": [0.1, 0.2, 0.3], "AUC": [0.5, 0.6, 0.6]}}
+    axes = plots.weighting_comparison(results)
+    heights = [bar.get_height() for bar in axes[0].patches]
+    np.testing.assert_allclose(heights, [0.6, 0.2])
+    assert sum(len(c.get_offsets()) for c in axes[0].collections if hasattr(c, "get_offsets")) >= 6
+    assert "std" in axes[0].get_ylabel()
+    single = plots.weighting_comparison({"a": {"x": 0.5}, "b": {"x": 0.25}})
+    np.testing.assert_allclose([bar.get_height() for bar in single[0].patches], [0.5, 0.25])
+    with pytest.raises(ValueError, match="AUC"):
+        plots.weighting_comparison({"a": {"NDCG@10": 0.5, "AUC": 0.6}, "b": {"NDCG@10": 0.4}})
+    with pytest.raises(ValueError, match="finite"):
+        plots.weighting_comparison({"a": {"x": [np.nan]}})

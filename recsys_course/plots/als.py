@@ -124,25 +124,48 @@ def explanation_bars(names: Sequence[str], contributions: Sequence[float], rest:
     return ax
 
 
-def weighting_comparison(results: Mapping[str, Mapping[str, float]],
+def weighting_comparison(results: Mapping[str, Mapping[str, Any]],
                          title: str = "Judged against the hidden true preferences", axes=None):
-    """Grouped bars: one group per metric, one bar per model (e.g. NDCG@10 and AUC)."""
+    """Grouped bars: one panel per metric, one bar per model (e.g. NDCG@10 and AUC).
+
+    Each ``results[model][metric]`` is one number, or a sequence of per-seed numbers: then the
+    bar is their mean with an error bar of one standard deviation (ddof=1) and a dot per seed.
+    """
     results = _check_mapping(results, "results")
     models = list(results)
     metrics = list(_check_mapping(results[models[0]], f"results[{models[0]!r}]"))
+    table = {}
+    for m in models:
+        row = _check_mapping(results[m], f"results[{m!r}]")
+        for metric in metrics:
+            if metric not in row:
+                raise ValueError(f"results[{m!r}] has no {metric!r}; every model needs the metrics {metrics}")
+            values = np.atleast_1d(np.asarray(row[metric], dtype=np.float64))
+            if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)):
+                raise ValueError(f"results[{m!r}][{metric!r}] must be a finite number or a non-empty 1-d "
+                                 f"sequence of them, got {row[metric]!r}")
+            table[m, metric] = values
     if axes is None:
         fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.8), squeeze=False)
         axes = axes[0]
     colors = plt.cm.tab10(np.arange(len(models)))
+    spread = any(v.size > 1 for v in table.values())
     for ax, metric in zip(axes, metrics):
-        values = [results[m][metric] for m in models]
-        ax.bar(range(len(models)), values, color=colors)
-        for x, v in enumerate(values):
-            ax.text(x, v, f"{v:.3f}", ha="center", va="bottom", fontsize=9)
-        ax.set_xticks(range(len(models)), [textwrap.fill(m, 16) for m in models], fontsize=8)
-        ax.set_ylabel(metric)
+        means = np.array([table[m, metric].mean() for m in models])
+        stds = np.array([table[m, metric].std(ddof=1) if table[m, metric].size > 1 else 0.0 for m in models])
+        ax.bar(range(len(models)), means, yerr=stds if spread else None, capsize=5, color=colors, alpha=0.8)
+        for x, m in enumerate(models):
+            values = table[m, metric]
+            if values.size > 1:
+                ax.scatter(x + np.linspace(-0.15, 0.15, values.size), values, color="black", s=10, zorder=3)
+        for x, (v, sd) in enumerate(zip(means, stds)):
+            ax.annotate(f"{v:.3f}", (x, v + sd), textcoords="offset points", xytext=(0, 3), ha="center",
+                        va="bottom", fontsize=8)
+        ax.set_xticks(range(len(models)), [textwrap.fill(m, 14) for m in models], fontsize=8)
+        ax.set_ylabel(metric + (" (mean ± 1 std over seeds, dots: seeds)" if spread else ""), fontsize=9)
         ax.set_xlabel("model")
         ax.set_title(metric)
+        ax.set_ylim(0, max(float(np.max(means + stds)) * 1.15, 1e-9))
     axes[0].figure.suptitle(title)
     axes[0].figure.tight_layout()
     return axes
