@@ -94,6 +94,62 @@ def test_site_has_every_page(site):
     assert exercises and exercises <= downloads, f"exercise notebooks not downloadable: {exercises - downloads}"
 
 
+def test_widget_output_shows_its_picture(tmp_path):
+    """With the site's configuration, an output of ``widgets.with_picture`` becomes its PNG with
+    the description as alt text; neither the widget view nor ``VBox(children=...`` reaches the page.
+    (A two-page site of its own, so this holds whatever the course notebooks hold today.)"""
+    pytest.importorskip("myst_nb", reason="the book extra installs myst-nb (make book / make test)")
+    import base64
+    import io
+
+    import ipywidgets
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import nbformat
+
+    from recsys_course.widgets import with_picture
+
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1], [1, 0])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    png = buffer.getvalue()
+    box = ipywidgets.VBox([ipywidgets.FloatSlider(value=3.0), ipywidgets.Image(value=png, format="png")])
+    bundle = with_picture(box, alt="A slider over a line drawn from top left to bottom right")._repr_mimebundle_()
+    assert {"application/vnd.jupyter.widget-view+json", "image/png", "text/plain"} <= set(bundle)
+
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                 "language": "python"}})
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# 01 · Widget page"),
+        nbformat.v4.new_code_cell("explorer", execution_count=1, outputs=[
+            nbformat.v4.new_output("display_data", data=bundle)]),
+        nbformat.v4.new_code_cell("print(repr(box))", execution_count=2, outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text="plain output\n")]),
+    ]
+    (tmp_path / "src" / "notebooks").mkdir(parents=True)
+    (tmp_path / "src" / "docs").mkdir()
+    nbformat.write(notebook, tmp_path / "src" / "notebooks" / "01_widget.ipynb")
+    (tmp_path / "src" / "docs" / "index.md").write_text("# Index\n\n```{toctree}\n/notebooks/01_widget\n```\n")
+    command = build_command(tmp_path / "html", tmp_path / "doctrees")
+    command[command.index("docs")] = str(REPO / "docs")
+    command[-2] = str(tmp_path / "src")
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, COURSE_REPOSITORY_URL=""))
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = (tmp_path / "html" / "notebooks" / "01_widget.html").read_text()
+    images = re.findall(r"<img [^>]*>", page)
+    assert len(images) == 1, images
+    assert 'alt="Figure from notebook 01, cell 2: A slider over a line drawn from top left to bottom right"' in images[0]
+    source = re.search(r'src="([^"]+)"', images[0]).group(1)
+    assert (tmp_path / "html" / "notebooks" / source).read_bytes() == png
+    assert "VBox(children=" not in page and "widget-view+json" not in page.replace("widget-state+json", "")
+    assert "cdn.jsdelivr" not in page and "cdnjs" not in page and "unpkg" not in page
+
+
 def test_launch_buttons_only_with_a_repository(monkeypatch):
     monkeypatch.setenv("COURSE_REPOSITORY_URL", "")
     assert "launch_buttons" not in runpy.run_path(str(REPO / "docs" / "conf.py"))["html_theme_options"]
