@@ -180,7 +180,7 @@ def test_widget_choose_check_feedback_running_score():
     box = quiz.show()
     assert isinstance(box, widgets.VBox)
     ui = quiz.widget
-    assert "Score: 0 / 18" in ui.score.value
+    assert "Score: 0 / 21" in ui.score.value
 
     q1 = ui.rows["q1-confidence-481"]
     q1.button.click()
@@ -188,22 +188,22 @@ def test_widget_choose_check_feedback_running_score():
     q1.input.value = "481"
     q1.button.click()
     assert "Correct" in q1.feedback.value and "1 + 40 * 12" in q1.feedback.value
-    assert "Score: 1 / 18" in ui.score.value and "1 of 18 checked" in ui.score.value
+    assert "Score: 1 / 21" in ui.score.value and "1 of 21 checked" in ui.score.value
 
     q2 = ui.rows["q2-never-clicked"]
     q2.input.value = (quiz["q2-never-clicked"].answer + 1) % 4
     q2.button.click()
     assert "Not quite" in q2.feedback.value
-    assert "Score: 1 / 18" in ui.score.value and "2 of 18 checked" in ui.score.value
+    assert "Score: 1 / 21" in ui.score.value and "2 of 21 checked" in ui.score.value
     q2.input.value = quiz["q2-never-clicked"].answer  # try again
     q2.button.click()
-    assert "Score: 2 / 18" in ui.score.value
+    assert "Score: 2 / 21" in ui.score.value
 
     multi = ui.rows["signals-implicit"]
     for i in quiz["signals-implicit"].answer:
         multi.boxes[i].value = True
     multi.button.click()
-    assert "Correct" in multi.feedback.value and "Score: 3 / 18" in ui.score.value
+    assert "Correct" in multi.feedback.value and "Score: 3 / 21" in ui.score.value
 
     q1.input.value = "four hundred"
     q1.button.click()
@@ -239,7 +239,7 @@ def test_cli_reads_answers_from_stdin_line_by_line():
 
 def test_cli_end_of_input_and_quit():
     code, out = run_cli([], "481\n")  # answers the first question with an unreadable letter list
-    assert code == 0 and "(end of input)" in out and "Final score 0 / 18" in out
+    assert code == 0 and "(end of input)" in out and "Final score 0 / 21" in out
     code, out = run_cli(["--only", "q1-confidence-481,q2-never-clicked"], "481\nq\n")
     assert code == 0 and "Final score 1 / 2 (1 answered)." in out
 
@@ -248,7 +248,7 @@ def test_cli_answers_file_json_and_errors(tmp_path):
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps({"q1-confidence-481": 481, "q2-never-clicked": "a"}), encoding="utf-8")
     code, out = run_cli(["--answers", str(answers)])
-    assert code == 0 and "score 1 / 18 (2 answered)" in out
+    assert code == 0 and "score 1 / 21 (2 answered)" in out
     code, out = run_cli(["--answers", "-", "--json"], json.dumps({"q1-confidence-481": 481}))
     assert code == 0 and json.loads(out)["score"] == 1
     code, out = run_cli(["--list"])
@@ -265,7 +265,7 @@ def test_cli_through_the_course_command(capsys, monkeypatch):
 
     monkeypatch.setattr("sys.stdin", io.StringIO("a,c,d,f\nq\n"))
     assert main(["quiz"]) == 0
-    assert "Final score 1 / 18 (1 answered)." in capsys.readouterr().out
+    assert "Final score 1 / 21 (1 answered)." in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------- figure
@@ -277,11 +277,11 @@ def test_quiz_coverage_figure():
 
     fig = plots.quiz_coverage()
     ax = fig.axes[0]
-    assert "18 questions" in ax.get_title() and ax.get_xlabel() == "questions (count)"
+    assert "21 questions" in ax.get_title() and ax.get_xlabel() == "questions (count)"
     widths = {}
     for bar in ax.patches:
         label = ax.get_yticklabels()[round(bar.get_y() + bar.get_height() / 2)].get_text()
         widths[label] = widths.get(label, 0) + bar.get_width()
-    assert sum(widths.values()) == 18
+    assert sum(widths.values()) == 21
     with pytest.raises(TypeError, match="recsys_course.quiz.Quiz"):
         plots.quiz_coverage("not a quiz")
