@@ -3,18 +3,38 @@
 Implicit data has positives only. Instead of calling every missing pair a "0" (as a
 pointwise loss must), BPR learns from *contrast*: for an observed pair (u, i) it draws an
 item j the user has not interacted with -- a sampled negative, used for this one step and
-then forgotten -- and pushes the score of i above the score of j:
+then forgotten -- and pushes the score of i above the score of j.
 
-    maximise  sum over sampled (u, i, j) of  ln sigmoid(s_ui - s_uj)  -  lambda * |theta|^2,
-    s_ui = x_u . y_i + b_i.
+BPR-Opt, the log posterior of the parameters Theta given the triples
+D_S = {(u, i, j): u had i, not j} under a Gaussian prior N(0, Sigma_Theta), is
 
-The SGD step for one triple, with g = sigmoid(-(s_ui - s_uj)) (large when the pair is in
-the wrong order, near 0 when it is already right):
+    BPR-Opt = sum over (u, i, j) in D_S of ln sigmoid(s_uij) - lambda_Theta * |Theta|^2,
+    s_uij = s_ui - s_uj,   s_ui = x_u . y_i + b_i.
 
-    x_u <- x_u + eta * (g * (y_i - y_j) - lambda * x_u)
-    y_i <- y_i + eta * (g * x_u - lambda * y_i)
-    y_j <- y_j + eta * (-g * x_u - lambda * y_j)
-    b_i <- b_i + eta * (g - lambda * b_i);   b_j <- b_j + eta * (-g - lambda * b_j)
+BPR-MF as Rendle et al. state it has no bias (s_ui = x_u . y_i); the item bias b_i is this
+package's addition (``item_bias=True``; a user bias would cancel in s_ui - s_uj). BPR-Opt is
+the per-user AUC with its step function H(s_uij > 0) replaced by ln sigmoid(s_uij): BPR
+maximises a smoothed AUC (users weighted by their number of interactions, since a step starts
+from a random observed pair), not the top of the ranking.
+
+Stochastic gradient ascent takes one sampled triple per step and penalises only the
+parameters that step touches, so the penalty sits inside the sum. Per triple the kernel
+ascends
+
+    ln sigmoid(s_uij) - (lambda_Theta / 2) * (|x_u|^2 + |y_i|^2 + |y_j|^2 + b_i^2 + b_j^2)
+
+with lambda_Theta = ``regularization`` (the 1/2 makes the step read -lambda_Theta * theta).
+With g = sigmoid(-s_uij) (large when the pair is in the wrong order, near 0 when it is
+already right) and eta = ``learning_rate``, all right-hand sides taken before the step:
+
+    x_u <- x_u + eta * (g * (y_i - y_j) - lambda_Theta * x_u)
+    y_i <- y_i + eta * (g * x_u - lambda_Theta * y_i)
+    y_j <- y_j + eta * (-g * x_u - lambda_Theta * y_j)
+    b_i <- b_i + eta * (g - lambda_Theta * b_i);   b_j <- b_j + eta * (-g - lambda_Theta * b_j)
+
+lambda_Theta is not the ALS lambda (``ImplicitALS(regularization=...)``), which weighs a
+least-squares loss over all cells in one exact solve per row; this one shrinks the touched
+parameters once per SGD step, so its useful size depends on the learning rate and epochs.
 
 Negatives come from ``sampler="uniform"`` (every item alike) or ``"popularity"`` (item i with
 probability proportional to n_i ** popularity_exponent, n_i its number of users). With
@@ -179,7 +199,9 @@ class BPR(FactorModelBase):
     ----------
     factors : latent dimension f of x_u and y_i.
     learning_rate : SGD step eta.
-    regularization : lambda, weight decay on every factor and bias touched by a step.
+    regularization : lambda_Theta, the penalty of BPR-Opt applied per SGD step: every factor
+        and bias a step touches (x_u, y_i, y_j, b_i, b_j) is shrunk by eta * lambda_Theta
+        times itself (see the module docstring). Not the ALS lambda; usual values 0.001-0.03.
     epochs : passes; one pass draws as many positives as there are stored (u, i) pairs.
     sampler : ``"uniform"`` or ``"popularity"`` negatives.
     popularity_exponent : weight n_i ** exponent for the popularity sampler (1: like
@@ -187,9 +209,11 @@ class BPR(FactorModelBase):
     negatives : negatives drawn per positive (one SGD step each).
     verify_negatives : redraw a negative the user had in training (bounded by ``max_draws``).
     max_draws : draws allowed per negative before the step is skipped.
-    item_bias : learn a popularity offset b_i, added to every score (``item_biases``).
+    item_bias : learn an item offset b_i, added to every score (``item_biases``); an addition
+        to BPR-MF as Rendle et al. state it (it learns popularity first).
     early_stopping : stop after this many epochs without a better validation AUC and keep
-        the best epoch's factors (needs ``validation``); None trains every epoch.
+        the best epoch's factors (needs ``validation``); None trains every epoch. It watches
+        the sampled AUC, which BPR optimises; the epoch best for NDCG@k can come earlier.
     validation_pairs : number of (u, i, j) pairs drawn once to estimate validation AUC.
     init_scale : standard deviation of the initial factors is init_scale / sqrt(factors).
     random_state : None, int or numpy Generator.
