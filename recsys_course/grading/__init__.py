@@ -74,6 +74,7 @@ class SubmissionResult:
     verdict: str = ""  # "forged", "course-code" or "" when graded normally
     log: str = ""
     log_bytes: int = 0
+    student: str = ""  # the student's folder name, when a class folder is graded
 
     @property
     def score(self) -> float:
@@ -275,7 +276,7 @@ def grade_paths(
 ) -> list[SubmissionResult | SubmissionError]:
     """Grade several submissions, one sandbox each; unreadable ones come back as errors."""
     results: list[SubmissionResult | SubmissionError] = []
-    every = [str(Path(p).resolve()) for p in paths]
+    every = [str(Path(p).resolve()) for p in paths] + list(options.pop("denied_reads", None) or [])
     for path in paths:
         try:
             results.append(grade_submission(path, exercise, denied_reads=every, **options))

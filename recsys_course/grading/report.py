@@ -10,7 +10,8 @@ from pathlib import Path
 from ..exercises import EXERCISES
 from . import SubmissionError, SubmissionResult
 
-__all__ = ["format_result", "format_summary", "to_json", "write_csv", "write_json"]
+__all__ = ["format_result", "format_summary", "spreadsheet_safe", "to_json", "write_csv", "write_feedback",
+           "write_gradebook", "write_json"]
 
 OUTPUT_IN_JSON = 2000  # characters of the submission's own output kept in the JSON
 
@@ -19,12 +20,19 @@ def _points(value: float) -> str:
     return f"{value:g}" if value == int(value) else f"{value:.2f}".rstrip("0")
 
 
+def _label(result) -> str:
+    """The file name, behind the student's folder name when grading a class folder."""
+    name = Path(getattr(result, "path", "?")).name
+    student = getattr(result, "student", "")
+    return f"{student}/{name}" if student else name
+
+
 def format_result(result: SubmissionResult | SubmissionError, *, show_output: bool = False, width: int = 100) -> str:
     """A readable block for one submission: score, one line per check, problems spelled out."""
     if isinstance(result, SubmissionError):
-        return f"{Path(getattr(result, 'path', '?')).name}: not graded -- {result}\n"
+        return f"{_label(result)}: not graded -- {result}\n"
     exercise = EXERCISES[result.exercise]
-    lines = [f"{Path(result.path).name}  [{exercise.id}: {exercise.title}]  "
+    lines = [f"{_label(result)}  [{exercise.id}: {exercise.title}]  "
              f"score {_points(result.score)} / {_points(result.max_score)}"]
     for check in result.checks:
         mark = "ok  " if check.passed else ("part" if check.score > 0 else "FAIL")
@@ -47,12 +55,12 @@ def format_summary(results: list[SubmissionResult | SubmissionError]) -> str:
     rows = []
     for r in results:
         if isinstance(r, SubmissionError):
-            rows.append((Path(getattr(r, "path", "?")).name, "-", "not graded"))
+            rows.append((_label(r), "-", "not graded"))
         else:
             status = f"{_points(r.score)} / {_points(r.max_score)}"
             if r.verdict:
                 status += f"  ({r.verdict})"
-            rows.append((Path(r.path).name, r.exercise, status))
+            rows.append((_label(r), r.exercise, status))
     width = max(len("submission"), *(len(row[0]) for row in rows))
     out = [f"{'submission':<{width}}  exercise  score", f"{'-' * width}  --------  -----"]
     out += [f"{name:<{width}}  {ex:<8}  {status}" for name, ex, status in rows]
@@ -86,19 +94,78 @@ def write_json(results, path: str | Path) -> None:
 
 
 CSV_COLUMNS = ["submission", "exercise", "score", "max_score", "status", "checks", "message"]
+GRADEBOOK_COLUMNS = ["student", *CSV_COLUMNS]
+
+# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell):
+    """``cell`` as a CSV value that a spreadsheet shows as text: a string starting with ``=``,
+    ``+``, ``-``, ``@`` (or a tab / carriage return) gets a leading ``'``. Numbers pass unchanged."""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
+def _csv_row(result) -> list:
+    """submission, exercise, score, max_score, status, checks, message for one result."""
+    if isinstance(result, SubmissionError):
+        return [getattr(result, "path", ""), getattr(result, "exercise", ""), 0, 0, "error", "", str(result)]
+    checks = " | ".join(f"{c.name}={_points(c.score)}/{_points(c.max_score)}" for c in result.checks)
+    message = result.notes[-1] if result.verdict else ("" if result.score == result.max_score else
+                                                      next((c.output for c in result.checks if not c.passed), ""))
+    return [result.path, result.exercise, _points(result.score), _points(result.max_score),
+            result.verdict or "graded", checks, message]
+
+
+def _write_rows(path: str | Path, header: list[str], rows) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([spreadsheet_safe(cell) for cell in row])
 
 
 def write_csv(results, path: str | Path) -> None:
     """One row per submission: scores, status and the checks as ``name=score/max`` pairs."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for r in results:
-            if isinstance(r, SubmissionError):
-                writer.writerow([getattr(r, "path", ""), "", 0, 0, "error", "", str(r)])
-                continue
-            checks = " | ".join(f"{c.name}={_points(c.score)}/{_points(c.max_score)}" for c in r.checks)
-            message = r.notes[-1] if r.verdict else ("" if r.score == r.max_score else
-                                                    next((c.output for c in r.checks if not c.passed), ""))
-            writer.writerow([r.path, r.exercise, _points(r.score), _points(r.max_score),
-                             r.verdict or "graded", checks, message])
+    _write_rows(path, CSV_COLUMNS, (_csv_row(r) for r in results))
+
+
+def write_gradebook(entries, path: str | Path) -> None:
+    """The class gradebook: one row per (student, exercise, result-or-None) entry; ``None`` means
+    the student handed in nothing for that exercise (scored 0, status ``missing``)."""
+    rows = []
+    for student, exercise, result in entries:
+        if result is None:
+            max_score = _points(sum(c.points for c in _checks_of(exercise)))
+            rows.append([student, "", exercise, 0, max_score, "missing", "", "no submission for this exercise"])
+        else:
+            rows.append([student, *_csv_row(result)])
+    _write_rows(path, GRADEBOOK_COLUMNS, rows)
+
+
+def _checks_of(exercise: str):
+    from .checks import CHECKS
+
+    return CHECKS.get(exercise, [])
+
+
+def write_feedback(student: str, entries, path: str | Path) -> None:
+    """One student's feedback: every exercise of the class, its score and what went wrong."""
+    lines = [f"Feedback for {student}", "=" * (13 + len(student)), ""]
+    total = maximum = 0.0
+    for exercise, result in entries:
+        if result is None:
+            spec = EXERCISES.get(exercise)
+            title = f"{exercise}: {spec.title}" if spec else exercise
+            points = sum(c.points for c in _checks_of(exercise))
+            maximum += points
+            lines.append(f"[{title}]  no submission found: 0 / {_points(points)}\n")
+            continue
+        if not isinstance(result, SubmissionError):
+            total += result.score
+            maximum += result.max_score
+        lines.append(format_result(result))
+    lines.append(f"Total: {_points(round(total, 4))} / {_points(maximum)}")
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
