@@ -21,7 +21,16 @@ import scipy.sparse as sp
 
 from ._validation import check_int, check_random_state, describe
 
-__all__ = ["LeaveLastOut", "leave_last_out", "later_orders_out", "OrderSplit"]
+__all__ = [
+    "LEAVE_LAST_OUT_METRICS",
+    "LeaveLastOut",
+    "OrderSplit",
+    "compare_leave_last_out",
+    "full_ranks",
+    "later_orders_out",
+    "leave_last_out",
+    "sampled_hit_probability",
+]
 
 
 @dataclass(frozen=True)
@@ -286,3 +295,165 @@ def later_orders_out(dataset: Any, orders: int = 1) -> OrderSplit:
         validation=matrix(in_validation),
         skipped_users=np.flatnonzero(~splittable).astype(np.int64),
     )
+
+
+# ------------------------------------------------------------- tuned comparison
+def _leave_last_out_scores(model: Any, train: sp.csr_matrix, held_out: sp.csr_matrix, users: np.ndarray,
+                           items: np.ndarray, negatives: np.ndarray, k: int) -> dict[str, float]:
+    """Sampled HR/NDCG@k and the same two over the full ranking (every item not in ``train``)."""
+    from .metrics import evaluate, sampled_ranking
+
+    sampled = sampled_ranking(model, users, items, negatives, k=k)
+    full = evaluate(model, train, held_out, k=k, metrics=("recall", "ndcg"), users=users)
+    # one held-out item per user: recall@k is the full-ranking hit rate
+    return {"hit_rate": sampled["hit_rate"], "ndcg": sampled["ndcg"],
+            "full_hit_rate": float(full["recall"]), "full_ndcg": float(full["ndcg"])}
+
+
+#: what ``compare_leave_last_out`` reports, sampled first, then over the full ranking
+LEAVE_LAST_OUT_METRICS = ("hit_rate", "ndcg", "full_hit_rate", "full_ndcg")
+
+
+def compare_leave_last_out(contenders: Any, dataset: Any, seeds: Any = (0, 1, 2), negatives: int = 100,
+                           k: int = 10, metric: str = "ndcg", seed_param: str | None = "random_state"):
+    """Tune each contender on the validation step, then score it once on the test step per seed.
+
+    ``contenders``: dict name -> ``(make_model, grid)`` as in ``recsys_course.tuning.compare``;
+    grids with more than one setting must have the same size (the same tuning budget).
+    The split is fixed by time; a seed draws the sampled negatives (``leave_last_out``'s
+    ``random_state``) and, through ``seed_param``, the model's own randomness.
+
+    For each contender, every setting of its grid is fitted on ``validation_train`` and scored
+    on the validation items of the first seed (sampled ``metric``@k picks the setting:
+    ``"hit_rate"`` or ``"ndcg"``; the full-ranking scores are kept for comparison). The chosen
+    setting is then refitted on ``train`` once per seed and scored on that seed's test step:
+    sampled HR/NDCG@k against its negatives and full-ranking HR/NDCG@k against every item
+    the user did not have in ``train``. Returns a ``recsys_course.tuning.Comparison`` whose test
+    metrics are ``LEAVE_LAST_OUT_METRICS`` (``.splits`` holds the leave-last-out splits).
+    """
+    from .tuning import Comparison, expand_grid, grid_search
+
+    if not isinstance(contenders, dict) or not contenders:
+        raise TypeError(f"contenders must be a non-empty dict name -> (make_model, grid), got {describe(contenders)}")
+    checked = {}
+    for name, entry in contenders.items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"contenders keys must be non-empty names (strings), got {name!r}")
+        if not isinstance(entry, tuple) or len(entry) != 2 or not callable(entry[0]):
+            raise TypeError(f"contenders[{name!r}] must be a pair (make_model, grid), got {describe(entry)}")
+        checked[name] = (entry[0], expand_grid(entry[1], f"contenders[{name!r}] grid"))
+    budgets = {name: len(grid) for name, (_, grid) in checked.items() if len(grid) > 1}
+    if len(set(budgets.values())) > 1:
+        listing = ", ".join(f"{name}: {size}" for name, size in budgets.items())
+        raise ValueError(f"every contender with hyperparameters must get the same tuning budget "
+                         f"(number of settings), got {listing}")
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a list of integer seeds, got {describe(seeds)}")
+    seeds = [check_int(seed, "seeds", minimum=0) for seed in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must hold at least one seed and no repeats, got {seeds}")
+    k = check_int(k, "k", minimum=1)
+    if metric not in ("hit_rate", "ndcg"):
+        raise ValueError(f"metric must be 'hit_rate' or 'ndcg', got {describe(metric)}")
+    if seed_param is not None and (not isinstance(seed_param, str) or not seed_param.isidentifier()):
+        raise TypeError(f"seed_param must be None or a parameter name, got {describe(seed_param)}")
+    splits = [leave_last_out(dataset, negatives=negatives, random_state=seed) for seed in seeds]
+
+    def seeded(make_model, seed):
+        if seed_param is None:
+            return make_model
+        return lambda **params: make_model(**params, **{seed_param: seed})
+
+    first = splits[0]
+
+    def validation_scorer(model):
+        return _leave_last_out_scores(model, first.validation_train, first.validation, first.users,
+                                      first.validation_items, first.validation_negatives, k)
+
+    per_seed: list[dict[str, Any]] = []
+    grids = {}
+    for name, (make_model, grid) in checked.items():
+        search = grid_search(seeded(make_model, seeds[0]), grid, first.validation_train, first.validation,
+                             metric=metric, k=k, scorer=validation_scorer)
+        grids[f"{name}/0"] = search
+        for index, (seed, split) in enumerate(zip(seeds, splits)):
+            model = seeded(make_model, seed)(**search.best_params).fit(split.train)
+            scores = _leave_last_out_scores(model, split.train, split.test, split.users, split.test_items,
+                                            split.test_negatives, k)
+            row = {"contender": name, "seed": index, "params": search.best_params,
+                   "validation": search.best_score, "n_settings": search.n_settings}
+            row.update(scores)
+            per_seed.append(row)
+    result = Comparison(metric, min(k, first.train.shape[1]), LEAVE_LAST_OUT_METRICS, list(checked), per_seed, grids)
+    result.splits = splits
+    return result
+
+
+# ----------------------------------------------- sampled vs full (Krichene & Rendle)
+def full_ranks(model: Any, train: Any, users: Any, items: Any, chunk_size: int = 1024) -> np.ndarray:
+    """For each row j: how many items outrank ``items[j]`` for ``users[j]`` in the FULL ranking.
+
+    Candidates are the items the user does not have in ``train`` (the target excluded);
+    an item scoring at or above the target counts as above it (ties against the target, as in
+    ``sampled_ranking``). 0 means the target is the model's top unseen item.
+    """
+    from ._validation import check_csr_counts
+
+    if not hasattr(model, "score") or not callable(model.score):
+        raise TypeError(f"model must have a score(users) method (a fitted recommender), got {describe(model)}")
+    train = check_csr_counts(train, "train", allow_empty=True)
+    n_users, n_items = train.shape
+    user_array = np.asarray(users)
+    item_array = np.asarray(items)
+    for name, array, size in (("users", user_array, n_users), ("items", item_array, n_items)):
+        if array.ndim != 1 or array.dtype == bool or (array.size and not np.issubdtype(array.dtype, np.integer)):
+            raise TypeError(f"{name} must be a 1-d array of integer indices, got {describe(array)}")
+        if array.size and (array.min() < 0 or array.max() >= size):
+            raise ValueError(f"{name} must hold indices in [0, {size - 1}], got {describe(array)}")
+    if user_array.size != item_array.size or user_array.size == 0:
+        raise ValueError(f"users and items must be non-empty and of one length, got {user_array.size} and "
+                         f"{item_array.size}")
+    chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+    out = np.empty(user_array.size, dtype=np.int64)
+    for start in range(0, user_array.size, chunk_size):
+        rows = user_array[start:start + chunk_size].astype(np.int64)
+        targets = item_array[start:start + chunk_size].astype(np.int64)
+        scores = np.array(model.score(rows), dtype=np.float64)
+        if scores.shape != (rows.size, n_items):
+            raise ValueError(f"model.score returned shape {scores.shape}, expected {(rows.size, n_items)}")
+        local = np.arange(rows.size)
+        target_scores = scores[local, targets].copy()
+        if np.isnan(target_scores).any() or np.isnan(scores).any():
+            raise ValueError("model.score returned NaN scores")
+        seen = train[rows]
+        scores[seen.nonzero()] = -np.inf  # train items are not candidates
+        scores[local, targets] = -np.inf  # nor the target itself
+        out[start:start + rows.size] = (scores >= target_scores[:, None]).sum(axis=1)
+    return out
+
+
+def sampled_hit_probability(full_rank: Any, n_candidates: Any, negatives: int = 100, k: int = 10) -> np.ndarray:
+    """Chance that a target with ``full_rank`` items above it is a sampled hit@k.
+
+    ``negatives`` items are drawn without repeats from the ``n_candidates - 1`` other
+    candidates, ``full_rank`` of which score at or above the target; the target is a hit when
+    fewer than ``k`` of the drawn ones do (a hypergeometric tail). Averaged over users, this
+    predicts the sampled hit rate from the full ranking (Krichene & Rendle, KDD 2020).
+    """
+    from scipy.stats import hypergeom
+
+    negatives = check_int(negatives, "negatives", minimum=1)
+    k = check_int(k, "k", minimum=1)
+    rank = np.asarray(full_rank)
+    size = np.broadcast_to(np.asarray(n_candidates), rank.shape)
+    for name, array in (("full_rank", rank), ("n_candidates", size)):
+        if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
+            raise TypeError(f"{name} must hold integers, got {describe(array)}")
+    if rank.size and rank.min() < 0:
+        raise ValueError(f"full_rank must hold counts >= 0, got {int(rank.min())}")
+    others = size.astype(np.int64) - 1
+    if rank.size and (others < negatives).any():
+        raise ValueError(f"n_candidates must exceed negatives ({negatives}) for every row, got {int(size.min())}")
+    if rank.size and (rank > others).any():
+        raise ValueError("full_rank must be at most n_candidates - 1 (the other candidates)")
+    return hypergeom.cdf(k - 1, others, rank, negatives)
