@@ -65,3 +65,13 @@ def test_bench_bpr_quick(capsys):
     assert _load("bench_bpr").main(["--quick"]) == 0
     out = capsys.readouterr().out
     assert "ours samples/s" in out and "NDCG@10" in out and "implicit" in out
+
+
+def test_warmup_bench_pieces(tmp_path):
+    """The warm-up benchmark's cheap parts: a clone without caches, and the layers numba can load
+    (workqueue is built into numba, so it is always there)."""
+    bench = _load("bench_warmup")
+    clone = bench.fresh_clone(tmp_path)
+    assert (clone / "recsys_course" / "warmup.py").exists()
+    assert not list(clone.rglob("*.nbi")) and not list(clone.rglob("__pycache__"))
+    assert "workqueue" in bench.layers_available()
