@@ -97,8 +97,8 @@ bench: $(VENV)/.installed-bench data
 # (nothing is executed); offline by design (MathJax and every script bundled). docs/conf.py says how.
 BOOK_DIR ?= _build
 book: $(VENV)/.installed-book
-	rm -rf $(BOOK_DIR)/html
-	$(PY) -m sphinx -b html -c docs -d $(BOOK_DIR)/doctrees -q . $(BOOK_DIR)/html
+	rm -rf $(BOOK_DIR)/html  # every page rewritten, none left over from an older build
+	$(PY) -m sphinx -b html -E -c docs -d $(BOOK_DIR)/doctrees -q . $(BOOK_DIR)/html
 	@echo "website: $(BOOK_DIR)/html/index.html"
 
 grade: $(VENV)/.installed-dev

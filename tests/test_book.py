@@ -52,13 +52,13 @@ RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$[^$\n]{0,200}\\[A-Za-z]+[^$\n]{0,20
 
 def build_command(out: Path, doctrees: Path) -> list[str]:
     """The command ``make book`` runs (kept in step with the Makefile's ``book`` target)."""
-    return [sys.executable, "-m", "sphinx", "-b", "html", "-c", "docs", "-d", str(doctrees), "-q",
+    return [sys.executable, "-m", "sphinx", "-b", "html", "-E", "-c", "docs", "-d", str(doctrees), "-q",
             ".", str(out)]
 
 
 def test_make_book_runs_the_same_command():
     makefile = (REPO / "Makefile").read_text()
-    assert "-m sphinx -b html -c docs -d $(BOOK_DIR)/doctrees -q . $(BOOK_DIR)/html" in makefile
+    assert "-m sphinx -b html -E -c docs -d $(BOOK_DIR)/doctrees -q . $(BOOK_DIR)/html" in makefile
 
 
 @pytest.fixture(scope="session")
@@ -143,7 +143,7 @@ def test_widget_output_shows_its_picture(tmp_path):
     page = (tmp_path / "html" / "notebooks" / "01_widget.html").read_text()
     images = re.findall(r"<img [^>]*>", page)
     assert len(images) == 1, images
-    assert 'alt="Figure from notebook 01, cell 2: A slider over a line drawn from top left to bottom right"' in images[0]
+    assert 'alt="Figure from notebook 01, section “01 · Widget page”, cell 2: A slider over a line drawn from top left to bottom right"' in images[0]
     source = re.search(r'src="([^"]+)"', images[0]).group(1)
     assert (tmp_path / "html" / "notebooks" / source).read_bytes() == png
     assert "VBox(children=" not in page and "widget-view+json" not in page.replace("widget-state+json", "")

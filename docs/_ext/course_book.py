@@ -201,17 +201,36 @@ _TITLE = re.compile(r"""(?:set_title|suptitle|\btitle)\s*[=(]\s*[rf]?(["'])(.+?)
 _BORING = re.compile(r"^\s*(<Figure|<matplotlib|<Axes|VBox\(|HBox\(|Output\(|\[<matplotlib|$)")
 
 
+_PLOT_CALL = re.compile(r"\bplots\.\w+\(|\.(?:plot|hist|bar|barh|scatter|imshow|errorbar|matshow|pcolormesh|fill_between)\(")
+
+
 def _cell_alt(cell_source: str) -> str:
+    """What a figure shows, from the code that drew it: its title, else the plotting call."""
     titles = [re.sub(r"\{[^}]*\}", "…", found[1]) for found in _TITLE.findall(cell_source)]
     if titles:
         return "; ".join(dict.fromkeys(titles))
     lines = [line.strip() for line in cell_source.splitlines() if line.strip()]
+    code = [line for line in lines if not line.startswith(("#", "%"))]
+    calls = [line for line in code if _PLOT_CALL.search(line)]
+    if calls:
+        call = calls[0]
+        return f"drawn by {call[:117] + '...' if len(call) > 120 else call}"
     comments = [line.lstrip("# ").strip() for line in lines if line.startswith("#") and not line.startswith("#!")
                 and "NBVAL" not in line and "raises-exception" not in line]
     if comments:
         return comments[0]
-    code = [line for line in lines if not line.startswith(("#", "%"))]
     return f"the output of {code[-1]}" if code else ""
+
+
+def _section_of(cells: list[dict], cell_index: int) -> str:
+    """The text of the last Markdown heading before cell ``cell_index``."""
+    for cell in reversed(cells[:cell_index]):
+        if cell.get("cell_type") != "markdown":
+            continue
+        headings = re.findall(r"^#+\s+(.*)$", "".join(cell.get("source", "")), flags=re.M)
+        if headings:
+            return re.sub(r"[*_`]", "", headings[-1]).strip()
+    return ""
 
 
 def add_alt_text(app: Sphinx, doctree: nodes.document) -> None:
@@ -241,9 +260,14 @@ def add_alt_text(app: Sphinx, doctree: nodes.document) -> None:
                 cell_index = parent.get("cell_index")
                 break
             parent = parent.parent
-        where = f"notebook {number}" + (f", cell {cell_index + 1}" if cell_index is not None else "")
-        if not description and cell_index is not None and cell_index < len(cells):
-            description = _cell_alt("".join(cells[cell_index].get("source", "")))
+        where = f"notebook {number}"
+        if cell_index is not None and cell_index < len(cells):
+            section = _section_of(cells, cell_index)
+            if section:
+                where += f", section “{section}”"
+            where += f", cell {cell_index + 1}"
+            if not description:
+                description = _cell_alt("".join(cells[cell_index].get("source", "")))
         image["alt"] = f"Figure from {where}: {description}" if description else f"Figure output of {where}"
 
 
