@@ -37,7 +37,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-dev
 	@touch $@
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-dev
-	$(PIP) install -e '.[dev,bench]'
+	$(PIP) install -e '.[dev,bench,spark]'
 	@touch $@
 
 $(VENV)/.installed-book: pyproject.toml | $(PY)
@@ -90,7 +90,7 @@ test: $(VENV)/.installed-test browser java unprivileged data
 test-fast: $(VENV)/.installed-dev
 	$(PY) -m pytest tests -m "not slow and not notebooks and not spark and not ui and not grader and not book" $(PYTEST_ARGS)
 
-bench: $(VENV)/.installed-bench data
+bench: $(VENV)/.installed-bench java data
 	$(PY) -m recsys_course.cli bench $(BENCH_ARGS)
 
 # The course as a static website in $(BOOK_DIR)/html, from the committed executed notebooks

@@ -75,3 +75,21 @@ def test_warmup_bench_pieces(tmp_path):
     assert (clone / "recsys_course" / "warmup.py").exists()
     assert not list(clone.rglob("*.nbi")) and not list(clone.rglob("__pycache__"))
     assert "workqueue" in bench.layers_available()
+
+
+def test_spark_bench_splits_fixed_and_per_iteration_cost():
+    """Seconds per iteration from two fits: the fixed cost (start-up, transfer) cancels out."""
+    bench = _load("bench_spark")
+    clock = {"t": 0.0}
+
+    def fake_fit(iterations):
+        clock["t"] += 5.0 + 0.5 * iterations  # 5 s fixed, 0.5 s per iteration
+
+    import time as _time
+    real = _time.perf_counter
+    try:
+        bench.time.perf_counter = lambda: clock["t"]
+        slope, fixed = bench.per_iteration(fake_fit, 2, 8, repeats=2)
+    finally:
+        bench.time.perf_counter = real
+    assert slope == 0.5 and fixed == 5.0
