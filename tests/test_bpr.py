@@ -225,7 +225,12 @@ def test_early_stopping_keeps_the_best_epoch(sim_split):
 
 def test_progress_bar_runs(sim_split, capsys):
     _, train, _ = sim_split
-    BPR(factors=2, epochs=2, progress=True, random_state=0, num_threads=1).fit(train)
+    model = BPR(factors=2, epochs=2, progress=True, random_state=0, num_threads=1).fit(train)
+    err = capsys.readouterr().err
+    assert "BPR" in err and "2/2" in err  # the bar was drawn and reached its last epoch
+    quiet = BPR(factors=2, epochs=2, progress=False, random_state=0, num_threads=1).fit(train)
+    assert capsys.readouterr().err == ""
+    assert np.array_equal(model.item_factors, quiet.item_factors)  # the bar changes nothing else
 
 
 # ------------------------------------------------------------------ bad input

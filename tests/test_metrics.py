@@ -213,9 +213,12 @@ def test_short_ranked_lists_pad_with_minus_one():
 @given(seed=st.integers(0, 10_000), k=st.integers(1, 30), ties=st.booleans())
 def test_property_bounds_and_brute_force(seed, k, ties):
     scores, train, test = random_case(seed, n_users=12, n_items=9, ties=ties)
-    if test.nnz == 0:
+    model = FixedScores(scores).fit(train)
+    if test.nnz == 0:  # an empty test split is refused, naming the argument
+        with pytest.raises(ValueError, match="test must hold at least one positive count"):
+            m.evaluate(model, train, test, k=k)
         return
-    got = m.evaluate(FixedScores(scores).fit(train), train, test, k=k)
+    got = m.evaluate(model, train, test, k=k)
     want = brute(scores, test, train, k)
     for name in m.METRICS:
         value = got[name]
