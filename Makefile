@@ -88,7 +88,7 @@ test: $(VENV)/.installed-test browser java unprivileged data
 
 # Unit tests only: the quick loop while developing.
 test-fast: $(VENV)/.installed-dev
-	$(PY) -m pytest tests -m "not slow and not notebooks and not spark and not ui and not grader and not book" $(PYTEST_ARGS)
+	$(PY) -m pytest tests -m "not slow and not data and not spark and not ui and not grader and not book" $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-bench java data
 	$(PY) -m recsys_course.cli bench $(BENCH_ARGS)
