@@ -10,14 +10,14 @@ solution in :mod:`recsys_course.exercises`, computed here, in the grader's proce
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from ..exercises import reference
-from . import _runner
-from .sandbox import CallOutcome, _Returned
+from ..exercises import EXERCISES, reference
+from .protocol import Returned, decode_arg, encode_array, encode_csr
+from .sandbox import CallOutcome
 
 __all__ = ["CHECKS", "Check", "Plan", "call", "plans_for"]
 
@@ -41,18 +41,8 @@ def call(*args, report_args: tuple[int, ...] = (), **kwargs) -> dict:
     return {"args": list(args), "kwargs": kwargs, "report_args": list(report_args)}
 
 
-def arr(values, dtype: str = "float64") -> dict:
-    a = np.asarray(values, dtype=dtype)
-    return {"t": "array", "dtype": dtype, "shape": list(a.shape), "data": a.ravel().tolist()}
-
-
-def csr(matrix) -> dict:
-    import scipy.sparse as sp
-
-    m = sp.csr_matrix(matrix, dtype=np.float64)
-    m.eliminate_zeros()
-    return {"t": "csr", "shape": list(m.shape), "data": m.data.tolist(),
-            "indices": m.indices.tolist(), "indptr": m.indptr.tolist()}
+arr = encode_array  # the argument codec lives in .protocol
+csr = encode_csr
 
 
 def seed(rng: np.random.Generator) -> int:
@@ -61,8 +51,8 @@ def seed(rng: np.random.Generator) -> int:
 
 def expected_of(function: str, spec: dict):
     """Run the reference on the decoded spec, here in the grader."""
-    args = [_runner.decode_arg(a) for a in spec["args"]]
-    kwargs = {k: _runner.decode_arg(v) for k, v in spec["kwargs"].items()}
+    args = [decode_arg(a) for a in spec["args"]]
+    kwargs = {k: decode_arg(v) for k, v in spec["kwargs"].items()}
     return reference_for(function)(*args, **kwargs)
 
 
@@ -70,10 +60,12 @@ _REFERENCES: dict[str, Callable] = {}
 
 
 def reference_for(function: str) -> Callable:
+    """The reference solution that defines ``function``, found through the exercise registry."""
     if function not in _REFERENCES:
-        exercise = {"preference_confidence": "ex01", "als_user_update": "ex02",
-                    "sample_negatives": "ex03", "ndcg_at_k": "ex04"}[function]
-        _REFERENCES[function] = reference(exercise)
+        by_function = {spec.function: spec.id for spec in EXERCISES.values()}
+        if function not in by_function:
+            raise ValueError(f"no exercise asks for a function named {function!r}; known: {sorted(by_function)}")
+        _REFERENCES[function] = reference(by_function[function])
     return _REFERENCES[function]
 
 
@@ -83,7 +75,7 @@ def as_array(outcome: CallOutcome):
     if outcome.status != "ok":
         return None, outcome.describe()
     value = outcome.value
-    if isinstance(value, _Returned):
+    if isinstance(value, Returned):
         return value.array, ""
     if isinstance(value, tuple):
         return None, f"returned a tuple of {len(value)} items, expected one array"
@@ -116,7 +108,7 @@ def unpack_pair(outcome: CallOutcome):
         kind = f"a tuple of {len(value)}" if isinstance(value, tuple) else "a single value"
         return None, None, f"returned {kind}, expected the pair (P, C)"
     p, c = value
-    if not isinstance(p, _Returned) or not isinstance(c, _Returned):
+    if not isinstance(p, Returned) or not isinstance(c, Returned):
         return None, None, "P and C must both be numeric arrays"
     return p.array, c.array, ""
 
@@ -139,6 +131,20 @@ def raises_value_error(outcome: CallOutcome, case: str) -> tuple[bool, str]:
     if outcome.status == "ok":
         return False, f"{case}: returned a result instead of raising ValueError"
     return False, f"{case}: expected ValueError, but {outcome.describe()}"
+
+
+def must_raise(cases: list[str], what: str) -> Callable[[list[CallOutcome]], tuple[float, str]]:
+    """The judge of every bad-input check: each call (one per case) must raise ValueError.
+    One case: all or nothing, ``what`` when right; several: partial credit per case."""
+
+    def judge(out):
+        results = [raises_value_error(o, c) for o, c in zip(out, cases)]
+        if len(cases) == 1:
+            ok, message = results[0]
+            return float(ok), message or what
+        return fraction_report(results, what)
+
+    return judge
 
 
 # ================================================================= ex01
@@ -234,10 +240,7 @@ def _ex01_bad_input(rng):
              call(arr([[1, 2]], "int64"), float("nan"))]
     cases = ["a negative count", "a NaN count", "an infinite count", "a negative alpha", "a NaN alpha"]
 
-    def judge(out):
-        return fraction_report([raises_value_error(o, c) for o, c in zip(out, cases)], "each bad input must raise ValueError")
-
-    return Plan(specs, judge)
+    return Plan(specs, must_raise(cases, "each bad input must raise ValueError"))
 
 
 def _ex01_unchanged(rng):
@@ -255,7 +258,7 @@ def _ex01_unchanged(rng):
             if not ok:
                 return 0.0, f"the result must be right first: {msg}"
         after = outcome.args_after.get(0)
-        if not isinstance(after, _Returned):
+        if not isinstance(after, Returned):
             return 0.0, "the input array could not be read back after the call"
         ok, msg = same_array(after.array, counts, what="the caller's counts after the call")
         return float(ok), msg or "right result, and the caller's array was left as it was"
@@ -360,10 +363,7 @@ def _ex02_mismatch(rng):
     cases = ["items and counts of different lengths", "an item index outside the catalogue",
              "a negative item index"]
 
-    def judge(out):
-        return fraction_report([raises_value_error(o, c) for o, c in zip(out, cases)], "each bad input must raise ValueError")
-
-    return Plan(specs, judge)
+    return Plan(specs, must_raise(cases, "each bad input must raise ValueError"))
 
 
 # ================================================================= ex03
@@ -505,11 +505,8 @@ def _ex03_nothing_left(rng):
     dense[2] = rng.integers(1, 4, size=12)
     spec = call(csr(dense), 2, 5, {"t": "rng", "seed": seed(rng)})
 
-    def judge(out):
-        ok, msg = raises_value_error(out[0], "a user who interacted with every item")
-        return float(ok), msg or "raises ValueError when nothing can be drawn"
-
-    return Plan([spec], judge)
+    return Plan([spec], must_raise(["a user who interacted with every item"],
+                                   "raises ValueError when nothing can be drawn"))
 
 
 def _ex03_bad_args(rng):
@@ -519,10 +516,7 @@ def _ex03_bad_args(rng):
              call(csr(dense), 1, -1, {"t": "rng", "seed": 1})]
     cases = ["user equal to the number of users", "a negative user", "a negative n"]
 
-    def judge(out):
-        return fraction_report([raises_value_error(o, c) for o, c in zip(out, cases)], "each bad input must raise ValueError")
-
-    return Plan(specs, judge)
+    return Plan(specs, must_raise(cases, "each bad input must raise ValueError"))
 
 
 # ================================================================= ex04
@@ -538,7 +532,7 @@ def _ndcg_judge(specs, what: str):
                 results.append((False, f"returned an array of shape {got.shape}, expected one number"))
                 continue
             expected = expected_of("ndcg_at_k", spec)
-            ranked, relevant, k = (_runner.decode_arg(a) for a in spec["args"])
+            ranked, relevant, k = (decode_arg(a) for a in spec["args"])
             results.append(same_array(got.reshape(()), expected, rtol=1e-9, atol=1e-12,
                                       what=f"NDCG@{k} of {_short(ranked)} against {_short(relevant)}"))
         return fraction_report(results, what)
@@ -602,10 +596,7 @@ def _ex04_bad_k(rng):
     specs = [call([1, 2, 3], [2], 0), call([1, 2, 3], [2], -3), call([1, 2, 3], [2], 2.5)]
     cases = ["k = 0", "k = -3", "k = 2.5"]
 
-    def judge(out):
-        return fraction_report([raises_value_error(o, c) for o, c in zip(out, cases)], "each bad k must raise ValueError")
-
-    return Plan(specs, judge)
+    return Plan(specs, must_raise(cases, "each bad k must raise ValueError"))
 
 
 # ================================================================= registry
@@ -651,7 +642,6 @@ class BuiltCheck:
     plan: Plan
     first_call: int = 0
     n_calls: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def plans_for(exercise: str, rng: np.random.Generator) -> list[BuiltCheck]:

@@ -21,11 +21,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import _runner
+from . import protocol
+from .protocol import Msg, Status, decode_value
 
 __all__ = ["CallOutcome", "RunOutcome", "run_in_sandbox"]
 
-RUNNER = Path(_runner.__file__).resolve()
+_Returned = protocol.Returned  # the decoded arrays the checks read (kept under its old name)
+
+RUNNER = Path(__file__).resolve().with_name("_runner.py")  # the sandbox process's entry script
 COURSE_DIR = RUNNER.parent.parent  # the recsys_course package
 LOG_KEEP = 4000  # characters of the submission's output kept for the report
 
@@ -88,69 +91,24 @@ class _Drain(threading.Thread):
         os.close(self.fd)
 
 
-# ----------------------------------------------------------------- strict decoding
-_DTYPES = {"bool", "int64", "float64"}
-
-
-def _decode_value(obj, depth: int = 0):
-    """Plain JSON from the runner -> numpy arrays / tuples; ValueError for anything else."""
-    import numpy as np
-
-    if depth > 4 or not isinstance(obj, dict):
-        raise ValueError("not a value")
-    kind = obj.get("t")
-    if kind == "none":
-        return None
-    if kind == "tuple":
-        items = obj.get("items")
-        if not isinstance(items, list) or len(items) > 16:
-            raise ValueError("bad tuple")
-        return tuple(_decode_value(item, depth + 1) for item in items)
-    if kind == "array":
-        dtype, shape, data = obj.get("dtype"), obj.get("shape"), obj.get("data")
-        if dtype not in _DTYPES or not isinstance(shape, list) or not isinstance(data, list):
-            raise ValueError("bad array")
-        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape) or len(shape) > 8:
-            raise ValueError("bad shape")
-        if int(np.prod(shape, dtype=np.int64)) != len(data) or len(data) > _runner.MAX_ELEMENTS:
-            raise ValueError("shape does not match data")
-        allowed = (bool,) if dtype == "bool" else (int,) if dtype == "int64" else (int, float)
-        if not all(type(x) in allowed for x in data):
-            raise ValueError("non-numeric data")
-        array = np.array(data, dtype=dtype).reshape(shape)
-        return _Returned(array, str(obj.get("source_dtype", dtype))[:20], obj.get("pyscalar") is True)
-    raise ValueError("unknown kind")
-
-
-class _Returned:
-    """A decoded array plus what the learner's function really returned (dtype, Python scalar?)."""
-
-    __slots__ = ("array", "source_dtype", "pyscalar")
-
-    def __init__(self, array, source_dtype: str, pyscalar: bool):
-        self.array = array
-        self.source_dtype = source_dtype
-        self.pyscalar = pyscalar
-
-
 def _outcome_from_frame(frame: dict) -> CallOutcome:
     status = frame.get("status")
-    if status in ("load_failed", "timeout", "crashed"):
+    if status in (Status.LOAD_FAILED, Status.TIMEOUT, Status.CRASHED):
         return CallOutcome(status=status, message=str(frame.get("message", ""))[:500])
     reply = frame.get("reply")
-    if status != "done" or not isinstance(reply, dict):
+    if status != Status.DONE or not isinstance(reply, dict):
         return CallOutcome(status="crashed", message="the runner sent an unreadable result")
     after = {}
     raw_after = reply.get("args_after") or {}
     if isinstance(raw_after, dict):
         for key, value in raw_after.items():
             try:
-                after[int(key)] = _decode_value(value)
+                after[int(key)] = decode_value(value)
             except (ValueError, TypeError):
                 after[int(key)] = None
     if reply.get("ok") is True:
         try:
-            value = _decode_value(reply.get("value"))
+            value = decode_value(reply.get("value"))
         except (ValueError, TypeError):
             return CallOutcome(status="error", error_type="ReturnError",
                                message="the returned value could not be read as plain numbers")
@@ -239,11 +197,11 @@ def run_in_sandbox(
         deadline = time.monotonic() + timeout * (len(calls) + 2) + 30.0
         while True:
             try:
-                frame = _runner.read_frame(result_read, deadline)
-            except _runner.Timeout:
+                frame = protocol.read_frame(result_read, deadline)
+            except protocol.Timeout:
                 run.crashed_runner = "the grading process overran its overall time limit and was stopped"
                 break
-            except _runner.ChannelError as err:
+            except protocol.ChannelError as err:
                 run.crashed_runner = f"the grading process sent unreadable data ({err})"
                 break
             if frame is None:
@@ -251,16 +209,16 @@ def run_in_sandbox(
             if not isinstance(frame, dict):
                 continue
             kind = frame.get("type")
-            if kind == "done":
+            if kind == Msg.DONE:
                 break
-            if kind == "forged":
+            if kind == Msg.FORGED:
                 run.forged = str(frame.get("message", "forged data"))[:300]
-            elif kind == "loaded":
+            elif kind == Msg.LOADED:
                 notes = frame.get("notes")
                 if isinstance(notes, list) and not run.load_notes:
                     run.load_notes = [n for n in notes[:20] if isinstance(n, dict)]
                 _add_violations(run.violations, frame.get("violations"))
-            elif kind == "result" and isinstance(frame.get("call"), int):
+            elif kind == Msg.RESULT and isinstance(frame.get("call"), int):
                 outcomes[frame["call"]] = _outcome_from_frame(frame)
                 reply = frame.get("reply")
                 if isinstance(reply, dict):
