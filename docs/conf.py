@@ -85,6 +85,11 @@ mathjax2_config = {
         # error on every page with math); a local() source asks for nothing.
         "styles": {"@font-face": {"font-family": "MathJax_Blank", "src": "local('MathJax_Blank')"}},
     },
+    # The hidden MathML copy kept for screen readers names six TeX fonts (.otf) that this MathJax
+    # build does not ship: point them at local() sources, which ask no server for anything.
+    "NativeMML": {"styles": {f"@font-face /*{i}*/": {"src": f"local('{name}')"} for i, name in enumerate(
+        ["MathJax_Caligraphic", "MathJax_Caligraphic", "MathJax_AMS", "MathJax_Script", "MathJax_Fraktur",
+         "MathJax_Fraktur"], start=1)}},
     "menuSettings": {"zoom": "None"},
     "showMathMenu": False,
     "messageStyle": "none",
@@ -99,7 +104,7 @@ html_favicon = "_static/favicon.svg"
 html_context = {"default_mode": "light"}  # the notebooks' figures are drawn on white
 html_last_updated_fmt = None
 html_show_sourcelink = False
-html_copy_source = False
+html_copy_source = True  # the download button of a notebook page offers the .ipynb itself
 html_theme_options = {
     "home_page_in_toc": True,
     "show_navbar_depth": 1,

@@ -161,8 +161,14 @@ def test_launch_buttons_only_with_a_repository(monkeypatch):
 
 # ------------------------------------------------------------------------------ browser fixtures
 class _QuietHandler(SimpleHTTPRequestHandler):
+    """Serves files only, as a static host does: a folder without index.html is a 404."""
+
     def log_message(self, *args) -> None:  # no request log on stderr
         pass
+
+    def list_directory(self, path):
+        self.send_error(404, "no folder listings on a static host")
+        return None
 
 
 @pytest.fixture(scope="session")
@@ -303,8 +309,8 @@ def test_every_page_loads_cleanly_offline(crawl):
     assert len(notebook_pages) >= 7, f"the landing page leads to only {sorted(notebook_pages)}"
     for needed in ("/docs/index.html", "/" + QUIZ, "/docs/exercises.html", "/docs/references.html"):
         assert needed in pages, f"{needed} is not reached from the landing page"
-    assert not offline.errors, "console errors:\n" + "\n".join(offline.errors)
     assert not offline.failed, "requests that failed on the local server:\n" + "\n".join(offline.failed)
+    assert not offline.errors, "console errors:\n" + "\n".join(offline.errors)
     assert not offline.outside, "requests to other hosts (the site must work offline):\n" + "\n".join(
         sorted(set(offline.outside)))
 

@@ -233,6 +233,24 @@ def _section_of(cells: list[dict], cell_index: int) -> str:
     return ""
 
 
+_RAW_ANCHOR = re.compile(r"""<a\s+(?:id|name)\s*=\s*["']([^"']+)["']""")
+
+
+def register_raw_anchors(app: Sphinx, doctree: nodes.document) -> None:
+    """Make ``<a id="x"></a>`` in Markdown (the anchor JupyterLab and GitHub understand) a target
+    that MyST knows, so ``page.ipynb#x`` / ``page.md#x`` links resolve without a warning."""
+    slugs = app.env.metadata[app.env.docname].setdefault("myst_slugs", {})
+    for raw in doctree.findall(nodes.raw):
+        if "html" not in raw.get("format", ""):
+            continue
+        for anchor in _RAW_ANCHOR.findall(raw.astext()):
+            if anchor not in slugs:
+                section = next((n for n in raw.traverse(include_self=False, ascend=True, descend=False)
+                                if isinstance(n, nodes.section)), None)
+                title = section[0].astext() if section is not None and len(section) else anchor
+                slugs[anchor] = (0, anchor, title)
+
+
 def add_alt_text(app: Sphinx, doctree: nodes.document) -> None:
     docname = app.env.docname
     if not docname.startswith("notebooks/"):
@@ -302,6 +320,7 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict:
     mathjax_source()  # fail early, with the fix, when the package is missing
     app.connect("source-read", fill_markers)
+    app.connect("doctree-read", register_raw_anchors)
     app.connect("doctree-read", add_alt_text)
     app.connect("build-finished", finish)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
