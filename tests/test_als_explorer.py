@@ -158,7 +158,7 @@ def test_weighting_comparison_draws_means_spread_and_one_dot_per_seed():
     heights = [bar.get_height() for bar in axes[0].patches]
     np.testing.assert_allclose(heights, [0.6, 0.2])
     assert sum(len(c.get_offsets()) for c in axes[0].collections if hasattr(c, "get_offsets")) >= 6
-    assert "std" in axes[0].get_ylabel()
+    assert "std" in axes[0].get_title()
     single = plots.weighting_comparison({"a": {"x": 0.5}, "b": {"x": 0.25}})
     np.testing.assert_allclose([bar.get_height() for bar in single[0].patches], [0.5, 0.25])
     with pytest.raises(ValueError, match="AUC"):

@@ -146,7 +146,8 @@ def weighting_comparison(results: Mapping[str, Mapping[str, Any]],
                                  f"sequence of them, got {row[metric]!r}")
             table[m, metric] = values
     if axes is None:
-        fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.8), squeeze=False)
+        fig, axes = plt.subplots(1, len(metrics), figsize=(max(4.2, 1.15 * len(models) + 1.2) * len(metrics), 3.9),
+                                 squeeze=False)
         axes = axes[0]
     colors = plt.cm.tab10(np.arange(len(models)))
     spread = any(v.size > 1 for v in table.values())
@@ -161,10 +162,11 @@ def weighting_comparison(results: Mapping[str, Mapping[str, Any]],
         for x, (v, sd) in enumerate(zip(means, stds)):
             ax.annotate(f"{v:.3f}", (x, v + sd), textcoords="offset points", xytext=(0, 3), ha="center",
                         va="bottom", fontsize=8)
-        ax.set_xticks(range(len(models)), [textwrap.fill(m, 14) for m in models], fontsize=8)
-        ax.set_ylabel(metric + (" (mean ± 1 std over seeds, dots: seeds)" if spread else ""), fontsize=9)
+        ax.set_xticks(range(len(models)), [textwrap.fill(m, 12) for m in models], fontsize=8)
+        ax.set_ylabel(metric)
         ax.set_xlabel("model")
-        ax.set_title(metric)
+        ax.set_title(metric + (" (bars: mean ± 1 std over seeds; dots: one seed each)" if spread else ""),
+                     fontsize=10)
         ax.set_ylim(0, max(float(np.max(means + stds)) * 1.15, 1e-9))
     axes[0].figure.suptitle(title)
     axes[0].figure.tight_layout()
