@@ -236,9 +236,19 @@ def _section_of(cells: list[dict], cell_index: int) -> str:
 _RAW_ANCHOR = re.compile(r"""<a\s+(?:id|name)\s*=\s*["']([^"']+)["']""")
 
 
-def register_raw_anchors(app: Sphinx, doctree: nodes.document) -> None:
-    """Make ``<a id="x"></a>`` in Markdown (the anchor JupyterLab and GitHub understand) a target
-    that MyST knows, so ``page.ipynb#x`` / ``page.md#x`` links resolve without a warning."""
+def jupyterlab_anchor(title: str) -> str:
+    """The id JupyterLab (and nbviewer) gives a Markdown heading: its text, spaces made dashes."""
+    return title.strip().replace(" ", "-")
+
+
+def register_anchors(app: Sphinx, doctree: nodes.document) -> None:
+    """Make the anchors a notebook's links use in JupyterLab work on the site too.
+
+    * ``<a id="x"></a>`` in Markdown (what JupyterLab and GitHub understand) becomes a target MyST
+      knows, so ``page.ipynb#x`` / ``page.md#x`` resolves without a warning;
+    * a heading's JupyterLab id (``#4.-How-we-measure``) resolves to that section, and the section
+      carries the id as well, so the same fragment typed into an address works.
+    """
     slugs = app.env.metadata[app.env.docname].setdefault("myst_slugs", {})
     for raw in doctree.findall(nodes.raw):
         if "html" not in raw.get("format", ""):
@@ -249,6 +259,15 @@ def register_raw_anchors(app: Sphinx, doctree: nodes.document) -> None:
                                 if isinstance(n, nodes.section)), None)
                 title = section[0].astext() if section is not None and len(section) else anchor
                 slugs[anchor] = (0, anchor, title)
+    for section in doctree.findall(nodes.section):
+        if not section.children or not isinstance(section[0], nodes.title) or not section["ids"]:
+            continue
+        title = section[0].astext()
+        anchor = jupyterlab_anchor(title)
+        if anchor and anchor not in slugs:
+            slugs[anchor] = (0, section["ids"][0], title)
+        if anchor and anchor not in section["ids"]:
+            section["ids"].append(anchor)
 
 
 def add_alt_text(app: Sphinx, doctree: nodes.document) -> None:
@@ -320,7 +339,7 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict:
     mathjax_source()  # fail early, with the fix, when the package is missing
     app.connect("source-read", fill_markers)
-    app.connect("doctree-read", register_raw_anchors)
+    app.connect("doctree-read", register_anchors)
     app.connect("doctree-read", add_alt_text)
     app.connect("build-finished", finish)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
