@@ -182,3 +182,46 @@ def check_index(value: Any, name: str, size: int, what: str) -> int:
     if not 0 <= value < size:
         raise ValueError(f"{name} must be a known {what} index in [0, {size - 1}], got {value}")
     return value
+
+
+def check_index_array(
+    values: Any,
+    name: str,
+    size: int,
+    what: str,
+    *,
+    ndim: int = 1,
+    padding: int | None = None,
+    nonempty: bool = False,
+) -> np.ndarray:
+    """An array of integer indices into ``range(size)`` as int64; ``what`` names the kind ('user',
+    'item'). The one check for index arrays: a wrong number of dimensions or an empty array (when
+    ``nonempty``) is a ValueError, a non-integer dtype (bool included) a TypeError, an index outside
+    the range a ValueError naming the first one. ``padding`` is a value allowed besides the range
+    (the -1 that fills top-k slots nobody could fill)."""
+    array = np.asarray(values)
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-d sequence of {what} indices, got {describe(values)}")
+    if nonempty and array.size == 0:
+        raise ValueError(f"{name} must hold at least one {what} index, got an empty array")
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer {what} indices, got dtype {array.dtype}")
+    array = array.astype(np.int64)
+    outside = (array < 0) | (array >= size)
+    if padding is not None:
+        outside &= array != padding
+    if outside.any():
+        allowed = f"[0, {size - 1}]" + (f" or {padding}" if padding is not None else "")
+        raise ValueError(f"{name} must hold known {what} indices in {allowed}, got {array[outside][0]}")
+    return array
+
+
+def check_float_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
+    """numpy.float32 or numpy.float64 (as a numpy dtype); anything else is a TypeError."""
+    try:
+        resolved = np.dtype(dtype)
+    except (TypeError, ValueError):
+        resolved = None  # (never compared with ==: numpy treats None as float64 there)
+    if resolved is None or resolved.type not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be numpy.float32 or numpy.float64, got {describe(dtype)}")
+    return resolved

@@ -29,6 +29,7 @@ from ._validation import (
     check_bool,
     check_csr_counts,
     check_float,
+    check_index_array,
     check_int,
     check_random_state,
     describe,
@@ -401,10 +402,7 @@ def expected_saves(log: RecipeLog, recommended: Any) -> np.ndarray:
         raise ValueError(
             f"recommended must be an array of shape ({log.shape[0]}, k), got {describe(recommended)}"
         )
-    if items.size and not np.issubdtype(items.dtype, np.integer):
-        raise TypeError(f"recommended must hold integer item indices, got dtype {items.dtype}")
-    if items.size and (items.min() < -1 or items.max() >= log.shape[1]):
-        raise ValueError(f"recommended must hold item indices in [0, {log.shape[1] - 1}] or -1, got {items.min()}..{items.max()}")
+    items = check_index_array(items, "recommended", log.shape[1], "item", ndim=2, padding=-1)
     p_liked, p_other = log.save_probability()
     rows = np.repeat(np.arange(items.shape[0]), items.shape[1]).reshape(items.shape)
     valid = items >= 0
@@ -516,13 +514,7 @@ def evaluation_layers(model: Any, log: RecipeLog, seen: Any, held_out_saves: Any
         raise ValueError(f"seen must have the log's shape {log.shape}, got {seen.shape}")
     if users is None:
         users = np.arange(log.shape[0])
-    users = np.asarray(users)
-    if users.ndim != 1 or users.size == 0:
-        raise ValueError(f"users must be a non-empty 1-d array of user indices, got {describe(users)}")
-    if not np.issubdtype(users.dtype, np.integer):
-        raise TypeError(f"users must hold integer user indices, got dtype {users.dtype}")
-    if users.min() < 0 or users.max() >= log.shape[0]:
-        raise ValueError(f"users must hold indices in [0, {log.shape[0] - 1}], got {users.min()}..{users.max()}")
+    users = check_index_array(users, "users", log.shape[0], "user", nonempty=True)
     k = check_int(k, "k", minimum=1)
     offline = evaluate(model, seen, held_out_saves, k=k, metrics=("ndcg",), users=users)["ndcg"]
     satisfaction = evaluate(model, seen, truth, k=k, metrics=("precision",), users=users)["precision"]

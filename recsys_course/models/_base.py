@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_bool, check_csr_counts, check_index, check_int, describe
+from .._validation import check_bool, check_csr_counts, check_index, check_index_array, check_int
 from ._topk import top_k
 
 __all__ = ["RecommenderBase", "FactorModelBase", "NotFittedError"]
@@ -48,18 +48,7 @@ class RecommenderBase:
 
     def _check_users(self, users: Any, name: str = "users") -> np.ndarray:
         self._check_fitted()
-        array = np.asarray(users)
-        if array.ndim != 1:
-            raise ValueError(f"{name} must be a 1-d sequence of user indices, got {describe(users)}")
-        if array.size and not np.issubdtype(array.dtype, np.integer):
-            raise TypeError(f"{name} must hold integer user indices, got dtype {array.dtype}")
-        array = array.astype(np.int64)
-        if array.size and (array.min() < 0 or array.max() >= self.n_users):
-            bad = array[(array < 0) | (array >= self.n_users)][0]
-            raise ValueError(
-                f"{name} must hold known user indices in [0, {self.n_users - 1}], got {bad}"
-            )
-        return array
+        return check_index_array(users, name, self.n_users, "user")
 
     # ----------------------------------------------------------- to implement
     def fit(self, counts):  # pragma: no cover - abstract

@@ -21,13 +21,15 @@ from .._validation import (
     check_choice,
     check_csr_counts,
     check_float,
+    check_float_dtype,
+    check_index_array,
     check_int,
     check_random_state,
     describe,
 )
 from . import _als_kernels as K
 from ._base import FactorModelBase
-from .als import _check_dtype, _progress, _resolve_threads, _Side, _solve_side, parallel_section
+from .als import _progress, _resolve_threads, _Side, _solve_side, parallel_section
 
 __all__ = ["ExplicitALS"]
 
@@ -88,7 +90,7 @@ class ExplicitALS(FactorModelBase):
         scaling = check_choice(self.regularization_scaling, "regularization_scaling", SCALINGS)
         iterations = check_int(self.iterations, "iterations", minimum=1)
         num_threads = check_int(self.num_threads, "num_threads", minimum=0)
-        dtype = _check_dtype(self.dtype)
+        dtype = check_float_dtype(self.dtype)
         progress = check_bool(self.progress, "progress")
         rng = check_random_state(self.random_state)
         self._fitted = False
@@ -127,17 +129,11 @@ class ExplicitALS(FactorModelBase):
     def predict(self, users: Any, items: Any) -> np.ndarray:
         """Predicted ratings x_u . y_i for the pairs (users[k], items[k])."""
         users = self._check_users(users, "users")
-        items_arr = np.asarray(items)
-        if items_arr.ndim != 1 or items_arr.shape != users.shape:
+        if np.shape(items) != users.shape:
             raise ValueError(
                 f"items must be a 1-d sequence as long as users ({users.size}), got {describe(items)}"
             )
-        if items_arr.size and not np.issubdtype(items_arr.dtype, np.integer):
-            raise TypeError(f"items must hold integer item indices, got dtype {items_arr.dtype}")
-        items_arr = items_arr.astype(np.int64)
-        if items_arr.size and (items_arr.min() < 0 or items_arr.max() >= self.n_items):
-            bad = items_arr[(items_arr < 0) | (items_arr >= self.n_items)][0]
-            raise ValueError(f"items must hold known item indices in [0, {self.n_items - 1}], got {bad}")
+        items_arr = check_index_array(items, "items", self.n_items, "item")
         X = self.user_factors[users].astype(np.float64)
         Y = self.item_factors[items_arr].astype(np.float64)
         return np.einsum("ij,ij->i", X, Y)
