@@ -74,6 +74,8 @@ def metric_panels(table: Mapping[str, Mapping[str, float]], metrics: Sequence[st
             ax.text(v + e, yy, " " + text, va="center", fontsize=9)
         top = max(v + e for v, e in zip(values, spreads)) if values else 1.0
         ax.set_xlim(0, top * (1.45 if errors is not None else 1.25) if top > 0 else 1.0)
+        if top > 0:   # the room on the right holds the labels: no ticks there (an AUC axis stops near 1)
+            ax.set_xticks([t for t in ax.get_xticks() if 0 <= t <= top * 1.05])
         label = titles.get(metric, _LABELS.get(metric, metric))
         ax.set_title(label)
         ax.set_xlabel(label.split(" (")[0])
