@@ -94,7 +94,7 @@ bench: $(VENV)/.installed-bench java data
 	$(PY) -m recsys_course.cli bench $(BENCH_ARGS)
 
 # The course as a static website in $(BOOK_DIR)/html, from the committed executed notebooks
-# (nothing is executed); offline by design (MathJax and every script bundled). docs/conf.py says how.
+# (nothing is executed); offline by design (MathJax 3 and every script bundled). docs/conf.py says how.
 BOOK_DIR ?= _build
 book: $(VENV)/.installed-book
 	rm -rf $(BOOK_DIR)/html  # every page rewritten, none left over from an older build

@@ -61,38 +61,13 @@ nb_mime_priority_overrides = [
 nb_ipywidgets_js: dict = {}  # no require.js / widget manager from a CDN
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "html_image"]
 myst_heading_anchors = 3
-myst_update_mathjax = False  # MathJax 2 is configured below
 
-# -- math: the MathJax 2.7 that the PyPI package jupyter-server-mathjax ships, copied to _static ---
-mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
-mathjax2_config = {
-    "tex2jax": {
-        "inlineMath": [["\\(", "\\)"]],
-        "displayMath": [["\\[", "\\]"]],
-        "processEscapes": True,
-        "processEnvironments": True,
-        # only Sphinx's math elements (text outside them may hold a literal "$")
-        "processClass": "math|output_area",
-        "ignoreClass": "tex2jax_ignore|mathjax_ignore|document",
-    },
-    "HTML-CSS": {
-        "availableFonts": [],
-        "imageFont": None,
-        "preferredFont": None,
-        "webFont": "STIX-Web",
-        "linebreaks": {"automatic": True},
-        # MathJax's placeholder font points at about:blank, which a browser refuses (a console
-        # error on every page with math); a local() source asks for nothing.
-        "styles": {"@font-face": {"font-family": "MathJax_Blank", "src": "local('MathJax_Blank')"}},
-    },
-    # The hidden MathML copy kept for screen readers names six TeX fonts (.otf) that this MathJax
-    # build does not ship: point them at local() sources, which ask no server for anything.
-    "NativeMML": {"styles": {f"@font-face /*{i}*/": {"src": f"local('{name}')"} for i, name in enumerate(
-        ["MathJax_Caligraphic", "MathJax_Caligraphic", "MathJax_AMS", "MathJax_Script", "MathJax_Fraktur",
-         "MathJax_Fraktur"], start=1)}},
-    "menuSettings": {"zoom": "None"},
-    "showMathMenu": False,
-    "messageStyle": "none",
+# -- math: MathJax 3 from the PyPI package django-static-mathjax, copied into _static/mathjax ------
+# (course_book.py copies it; no CDN). tex-chtml-full holds every TeX extension, so typesetting
+# loads nothing but the fonts, from the same folder.
+mathjax_path = "mathjax/tex-chtml-full.js"
+mathjax3_config = {
+    "options": {"menuOptions": {"settings": {"assistiveMml": True}}},
 }
 
 # -- HTML ------------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def test_site_has_every_page(site):
     for stem in notebooks:
         assert (site / "notebooks" / f"{stem}.html").is_file(), f"no page for notebooks/{stem}.ipynb"
     for page in ("index.html", "docs/index.html", QUIZ, "docs/exercises.html", "docs/references.html",
-                 "search.html", "searchindex.js", "_static/mathjax/MathJax.js"):
+                 "search.html", "searchindex.js", "_static/mathjax/tex-chtml-full.js"):
         assert (site / page).is_file(), f"the site has no {page}"
     downloads = {p.name for p in site.glob("_downloads/*/*.ipynb")}
     exercises = {p.name for p in (REPO / "exercises").glob("ex*.ipynb")}
@@ -244,12 +244,12 @@ class OfflineContext:
 
 
 def wait_for_mathjax(page) -> None:
-    """Wait until MathJax (if the page loads it) has typeset everything queued."""
+    """Wait until MathJax (if the page loads it) has typeset the page."""
     page.wait_for_function("() => document.readyState === 'complete'")
-    if page.evaluate("() => !!document.querySelector('script[src*=\"MathJax.js\"]')"):
-        page.wait_for_function("() => !!(window.MathJax && window.MathJax.Hub && window.MathJax.Hub.queue)",
+    if page.evaluate("() => !!document.querySelector('script[src*=\"mathjax/\"]')"):
+        page.wait_for_function("() => !!(window.MathJax && window.MathJax.startup && window.MathJax.startup.promise)",
                                timeout=30_000)
-        page.evaluate("() => new Promise(done => MathJax.Hub.Queue(() => done(true)))")
+        page.evaluate("() => MathJax.startup.promise.then(() => true)")
 
 
 def _local_path(url: str, origin: str) -> str | None:
@@ -291,8 +291,8 @@ def crawl(browser, server):
                 images: Array.from(document.querySelectorAll('img')).map(img => ({
                     src: img.currentSrc || img.src, alt: (img.getAttribute('alt') || '').trim(),
                     ok: img.complete && img.naturalWidth > 0})),
-                mathjax: document.querySelectorAll('.MathJax, .MathJax_Display, .MathJax_CHTML, mjx-container').length,
-                mathErrors: document.querySelectorAll('.MathJax_Error, merror, mjx-merror').length,
+                mathjax: document.querySelectorAll('mjx-container').length,
+                mathErrors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length,
             })"""
         )
         pages[path] = info

@@ -16,9 +16,9 @@
   ``recsys_course.widgets.with_picture`` stores next to the picture, else the figure's title from
   the cell's code, else the cell's first comment or last line, with the notebook and cell named.
 
-* **Offline.** MathJax 2.7, from the PyPI package ``jupyter-server-mathjax``, is copied into
-  ``_static/mathjax`` (``conf.py`` points ``mathjax_path`` at it), so no page loads anything from
-  another host. The site's root ``index.html`` forwards to the landing page.
+* **Offline.** MathJax 3, from the PyPI package ``django-static-mathjax`` (a plain copy of
+  MathJax's browser build), is copied into ``_static/mathjax`` (``conf.py`` points ``mathjax_path``
+  at it), so no page loads anything from another host. The site's root ``index.html`` forwards to the landing page.
 """
 
 from __future__ import annotations
@@ -118,10 +118,10 @@ def quiz_markdown() -> str:
     parts = []
     for number, question in enumerate(questions, start=1):
         kind = {"single": "one answer", "multiple": "select all that apply",
-                "numeric": "a number"}[question.type]
+                "numeric": "answer with a number"}[question.type]
         parts.append(f"## Question {number}\n")
         parts.append(f"{escape_markdown(question.prompt)}\n")
-        if kind.split()[0] not in question.prompt.lower():
+        if kind not in question.prompt.lower():
             parts.append(f"*({kind})*\n")
         if question.choices:
             for index, choice in enumerate(question.choices):
@@ -309,12 +309,21 @@ def add_alt_text(app: Sphinx, doctree: nodes.document) -> None:
 
 
 # --------------------------------------------------------------------------------------- offline
-def mathjax_source() -> Path:
-    import jupyter_server_mathjax
+#: Top-level MathJax bundles the site does not load (it uses tex-chtml-full.js).
+_UNUSED_BUNDLES = ("tex-svg*.js", "tex-mml-*.js", "mml-*.js", "tex-chtml.js", "tex-chtml-full-speech.js",
+                   "node-main.js", "latest.js")
 
-    folder = Path(jupyter_server_mathjax.__file__).resolve().parent / "static"
-    if not (folder / "MathJax.js").is_file():
-        raise FileNotFoundError(f"MathJax.js is not in {folder}: reinstall jupyter-server-mathjax")
+
+def mathjax_source() -> Path:
+    """MathJax 3's browser build, as the PyPI package django-static-mathjax ships it."""
+    try:
+        import mathjax
+    except ImportError:
+        raise ImportError("the course website needs MathJax from the PyPI package django-static-mathjax: "
+                          "`make book` installs it (the book extra)") from None
+    folder = Path(mathjax.__file__).resolve().parent / "static" / "mathjax" / "es5"
+    if not (folder / "tex-chtml-full.js").is_file():
+        raise FileNotFoundError(f"tex-chtml-full.js is not in {folder}: reinstall django-static-mathjax")
     return folder
 
 
@@ -322,7 +331,8 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     outdir = Path(app.outdir)
-    shutil.copytree(mathjax_source(), outdir / "_static" / "mathjax", dirs_exist_ok=True)
+    shutil.copytree(mathjax_source(), outdir / "_static" / "mathjax", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(*_UNUSED_BUNDLES))
     root = app.config.root_doc
     if root != "index":
         target = html.escape(app.builder.get_target_uri(root))
