@@ -30,8 +30,8 @@ REPOSITORY_URL = os.environ.get("COURSE_REPOSITORY_URL", "").strip().rstrip("/")
 REPOSITORY_BRANCH = os.environ.get("COURSE_REPOSITORY_BRANCH", "").strip() or "main"
 
 project = "Recommenders from implicit feedback"
-author = "recsys-course authors"
-copyright = "recsys-course authors"  # noqa: A001 (Sphinx's name)
+author = "the recsys-course authors"
+html_show_copyright = False
 
 extensions = [
     "myst_nb",

@@ -6,6 +6,8 @@
   - ``<!-- course: section FILE "Heading" -->`` -- the ``## Heading`` section of ``FILE`` (a
     Markdown file, path from the repository root), its relative links rewritten for ``docs/``;
   - ``<!-- course: section? FILE "Heading" -->`` -- the same, but nothing when the section is absent;
+  - either may end with ``"drop:TEXT"`` arguments: paragraphs holding TEXT are left out (notes
+    for maintainers that a reader of the site does not need);
   - ``<!-- course: ifexists FILE "text" -->`` -- ``text`` when ``FILE`` exists (a toctree entry for
     a page another change adds), else nothing;
   - ``<!-- course: quiz -->`` -- every question of the quiz bank (``recsys_course.quiz.bank``), its
@@ -174,14 +176,19 @@ def fill_markers(app: Sphinx, docname: str, source: list[str]) -> None:
         kind = match.group("kind")
         args = _parse_marker_args(match.group("args"))
         if kind in ("section", "section?"):
-            if len(args) != 2:
-                raise ValueError(f"{docname}: course marker {match.group(0)!r} needs FILE and \"Heading\"")
+            drops = [a for a in args[2:] if a.startswith("drop:")]
+            if len(args) - len(drops) != 2:
+                raise ValueError(f"{docname}: course marker {match.group(0)!r} needs FILE and \"Heading\" "
+                                 "(then optionally \"drop:TEXT\" to leave out the paragraphs holding TEXT)")
             path = repo / args[0]
             text = markdown_section(path, args[1]) if path.is_file() else None
             if text is None:
                 if kind == "section?":
                     return ""
                 raise ValueError(f"{docname}: {args[0]} has no section {args[1]!r} (marker {match.group(0)!r})")
+            for drop in drops:
+                paragraphs = re.split(r"\n\s*\n", text)
+                text = "\n\n".join(p for p in paragraphs if drop[len("drop:"):] not in p)
             return rewrite_links(text, path, repo, page_dir)
         if kind == "ifexists":
             if len(args) != 2:
