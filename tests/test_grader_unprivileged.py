@@ -14,7 +14,8 @@ private folder (``mktemp -d``). So the test builds, in a world-readable temporar
 * a copy of the package, the tests and ``pyproject.toml``, owned by ``nobody``;
 
 then runs pytest there through ``setpriv`` (or ``runuser``). Building the folder takes a few
-seconds; the nested run costs what the grader tests cost (about two minutes on two cores).
+seconds; the nested run costs what the grader tests cost (about two and a half minutes on two
+cores).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ pytestmark = pytest.mark.grader
 
 ROOT = Path(__file__).resolve().parent.parent
 NOBODY = 65534
-GRADER_TESTS = ("tests/test_grader.py", "tests/test_grader_subtle.py")
+GRADER_TESTS = ("tests/test_grader.py", "tests/test_grader_subtle.py", "tests/test_grader_workflow.py",
+                "tests/test_grader_protocol.py")
 
 
 def _as_nobody(command: list[str]) -> list[str]:
