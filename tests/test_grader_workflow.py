@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from recsys_course.grading.autograder import ROOT_VARIABLE, build_autograder, find_submission
+from recsys_course.grading.autograder import ROOT_VARIABLE, build_autograder, find_submission, run_autograder
 from recsys_course.grading.checks import CHECKS
 from recsys_course.grading.cli import main as grade_main
 from recsys_course.grading.report import spreadsheet_safe
@@ -168,6 +168,10 @@ def test_autograder_command_rejects_bad_input(tmp_path, capsys):
         build_autograder("ex01", tmp_path / "a.zip", timeout=0)
     with pytest.raises(ValueError, match="memory_mb"):
         build_autograder("ex01", tmp_path / "a.zip", memory_mb=10)
+    with pytest.raises(ValueError, match="ex99"):
+        run_autograder("ex99", tmp_path)
+    with pytest.raises(ValueError, match="timeout"):
+        run_autograder("ex01", tmp_path, timeout=float("nan"))
     out = tmp_path / "ag.zip"
     assert main(["autograder", "ex02", "--out", str(out)]) == 0
     assert "--run ex02" in zipfile.ZipFile(out).read("run_autograder").decode()

@@ -121,9 +121,15 @@ def find_submission(folder: str | Path, exercise: str) -> tuple[Path | None, lis
 def run_autograder(exercise: str, root: str | Path | None = None, *, timeout: float = 10.0,
                    memory_mb: int = 1024) -> dict:
     """Grade ``<root>/submission`` as ``exercise`` and write ``<root>/results/results.json``."""
+    from ..exercises import get_exercise
     from . import SubmissionError, grade_submission
     from .report import OUTPUT_IN_JSON
 
+    exercise = get_exercise(exercise).id  # an unknown exercise is a ValueError naming it
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout < float("inf"):
+        raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+    if not isinstance(memory_mb, int) or isinstance(memory_mb, bool) or memory_mb < 64:
+        raise ValueError(f"memory_mb must be an integer >= 64, got {memory_mb!r}")
     root = Path(root if root is not None else os.environ.get(ROOT_VARIABLE, DEFAULT_ROOT))
     path, notes = find_submission(root / "submission", exercise)
     if path is None:
