@@ -200,13 +200,6 @@ def als_explorer(train, validation, item_names, user: int = 0, alpha: float = 1.
         hits = [int(i) in held_out for i in items]
         state.update(model=model, items=items, ndcg=ndcg, warm=warm)
 
-        listing.value = "<ol class='als-explorer-list'>" + "".join(
-            f"<li>{'&#10003; ' if hit else ''}{html.escape(name)} <span style='color:grey'>({score:.2f})</span></li>"
-            for name, score, hit in zip(names, scores, hits)) + "</ol>"
-        start_kind = f"warm start, {iterations} sweeps" if warm else f"cold start, {cold_iterations} sweeps"
-        status.value = (f"<b>validation NDCG@{k} (all users): {ndcg:.3f}</b> &nbsp; user {user}: {n_train} items "
-                        f"in training, {len(held_out)} held out for validation (&#10003; in the list) "
-                        f"&nbsp; <span style='color:grey'>[{start_kind}]</span>")
         fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.36 * len(names)))
         top_items_bars(names, scores, hits, ax=ax,
                        title=f"user {user}: top {len(names)} for alpha = {a:g}, lambda = {lam:g}, f = {f}\n"
@@ -215,7 +208,15 @@ def als_explorer(train, validation, item_names, user: int = 0, alpha: float = 1.
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=80)
         plt.close(fig)
+        # everything is computed before anything is shown, so picture, list and status change together
         image.value = buffer.getvalue()
+        listing.value = "<ol class='als-explorer-list'>" + "".join(
+            f"<li>{'&#10003; ' if hit else ''}{html.escape(name)} <span style='color:grey'>({score:.2f})</span></li>"
+            for name, score, hit in zip(names, scores, hits)) + "</ol>"
+        start_kind = f"warm start, {iterations} sweeps" if warm else f"cold start, {cold_iterations} sweeps"
+        status.value = (f"<b>validation NDCG@{k} (all users): {ndcg:.3f}</b> &nbsp; user {user}: {n_train} items "
+                        f"in training, {len(held_out)} held out for validation (&#10003; in the list) "
+                        f"&nbsp; <span style='color:grey'>[{start_kind}]</span>")
 
     for control in controls.values():
         control.observe(refit, names="value")

@@ -6,6 +6,9 @@ temporary copy of the notebooks), then:
 * notebook 02: run all cells, drag the alpha slider, and check the figure is redrawn
   with different pixels;
 * notebook 06: run all cells, answer a quiz question and check the feedback appears;
+* notebook 03: run its live refit explorer (its import cell and the cells tagged ``als-explorer``,
+  copied into a small notebook so the test does not wait for the whole tuning study), drag the
+  lambda slider and check the list of films changes;
 * both: no traceback in any cell and no error in the browser console.
 
 Screenshots go to ``artifacts/ui/`` (git-ignored). Without chromium the tests skip
@@ -35,6 +38,7 @@ pytestmark = pytest.mark.ui
 
 NOTEBOOK_02 = "02_preference_and_confidence.ipynb"
 NOTEBOOK_06 = "06_quiz.ipynb"
+NOTEBOOK_03 = "03_implicit_als_with_numba.ipynb"
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +195,62 @@ def test_quiz_answers_get_feedback(page, lab):
         arg=score.element_handle(), timeout=15_000,
     )
     _assert_clean(page, lab, NOTEBOOK_06)
+
+
+def _explorer_notebook(lab) -> str:
+    """A notebook of notebook 03's first code cell (imports) and its cells tagged ``als-explorer``."""
+    import json
+
+    source = json.loads((lab.root / "notebooks" / NOTEBOOK_03).read_text())
+    code = [cell for cell in source["cells"] if cell["cell_type"] == "code"]
+    chosen = [code[0]] + [cell for cell in code if "als-explorer" in cell.get("metadata", {}).get("tags", [])]
+    assert len(chosen) >= 2, "notebook 03 has no cell tagged als-explorer"
+    cells = [dict(cell, outputs=[], execution_count=None) for cell in chosen]
+    name = "03_explorer_only.ipynb"
+    (lab.root / "notebooks" / name).write_text(json.dumps(dict(source, cells=cells)))
+    return name
+
+
+def test_als_explorer_refits_when_lambda_moves(page, lab):
+    name = _explorer_notebook(lab)
+    open_notebook(page, lab, name)
+    run_all_cells(page)
+    explorer = page.locator(".als-explorer").first
+    explorer.wait_for(state="visible", timeout=120_000)
+    explorer.scroll_into_view_if_needed()
+    # the HTML widget holding the list (its <ol> is replaced on every redraw, the widget stays)
+    listing = explorer.locator(".widget-html", has=page.locator("ol.als-explorer-list")).first
+    listing.wait_for(state="visible", timeout=60_000)
+    before = listing.text_content()
+    assert before.count("(") >= 10, f"expected ten films with scores, got {before!r}"
+    status = explorer.locator(".widget-html", has_text="validation NDCG").first
+    before_status = status.text_content()
+    before_picture = _image_digest(page, explorer.locator("img").first)
+    page.screenshot(path=str(ARTIFACTS / "03_explorer_before.png"))
+
+    # the lambda slider (the second one): drag its handle to the right end of the track
+    slider = explorer.locator(".widget-hslider").nth(1)
+    assert "lambda" in slider.text_content()
+    handle = slider.locator(".noUi-handle").first
+    track = slider.locator(".noUi-target").first
+    box, rail = handle.bounding_box(), track.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(rail["x"] + rail["width"] - 1, y, steps=10)
+    page.mouse.up()
+
+    # the kernel refits (about a second) and rewrites the list
+    page.wait_for_function(
+        "([node, old]) => node.textContent !== old",
+        arg=[listing.element_handle(), before],
+        timeout=60_000,
+    )
+    after = listing.text_content()
+    assert after != before
+    assert status.text_content() != before_status
+    assert "warm start" in status.text_content()
+    # the picture is set before the list, so it has changed too
+    assert _image_digest(page, explorer.locator("img").first) != before_picture
+    page.screenshot(path=str(ARTIFACTS / "03_explorer_after.png"))
+    _assert_clean(page, lab, name)
