@@ -327,3 +327,240 @@ def pairs_auc(user_factors, item_factors, item_bias, users, positives, negatives
             diff += user_factors[u, f] * (item_factors[positives[s], f] - item_factors[negatives[s], f])
         wins[s] = 1.0 if diff > 0 else (0.5 if diff == 0 else 0.0)
     return wins.sum() / n if n > 0 else np.nan
+
+
+# ------------------------------------------------------------------ strata schedule
+# DSGD-style (Gemulla et al. 2011): users and items are cut into B blocks; an epoch is B
+# sub-epochs, and in sub-epoch s block b updates the stratum (user block b, item block
+# (b + s) mod B). The B blocks of a sub-epoch share no user row and no item row (negatives
+# are drawn inside the item block), so they run in parallel without races, and each block
+# draws from its own counter-based stream: the result does not depend on the thread count.
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _mix(z):
+    """splitmix64's finaliser: a bijection of uint64 that scrambles every bit."""
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    return z ^ (z >> _S31)
+
+
+@numba.njit(cache=True, nogil=True)
+def block_seed(seed, sub_epoch, block, n_blocks):
+    """The stream of (epoch seed, sub-epoch, block): a hash, so no draw depends on which
+    thread runs the block or in which order."""
+    key = np.uint64(sub_epoch * n_blocks + block + 1)
+    return _mix(_mix(seed + key * _GOLDEN) ^ key)
+
+
+@numba.njit(cache=True)
+def strata_layout(indptr, indices, user_block, item_block, n_blocks):
+    """The stored (u, i) pairs grouped by stratum (user block, item block).
+
+    Returns ``(ptr, users, items)``: stratum (b, c) is ``users[ptr[k]:ptr[k + 1]]`` (and
+    ``items``) with k = b * n_blocks + c, pairs in CSR order inside a stratum.
+    """
+    n_users = indptr.shape[0] - 1
+    nnz = indices.shape[0]
+    n_strata = n_blocks * n_blocks
+    ptr = np.zeros(n_strata + 1, dtype=np.int64)
+    for u in range(n_users):
+        row = user_block[u] * n_blocks
+        for p in range(indptr[u], indptr[u + 1]):
+            ptr[row + item_block[indices[p]] + 1] += 1
+    for k in range(n_strata):
+        ptr[k + 1] += ptr[k]
+    fill = ptr[:n_strata].copy()
+    users = np.empty(nnz, dtype=np.int32)
+    items = np.empty(nnz, dtype=np.int32)
+    for u in range(n_users):
+        row = user_block[u] * n_blocks
+        for p in range(indptr[u], indptr[u + 1]):
+            k = row + item_block[indices[p]]
+            users[fill[k]] = u
+            items[fill[k]] = indices[p]
+            fill[k] += 1
+    return ptr, users, items
+
+
+@numba.njit(cache=True)
+def block_cdf(weights, block_items, item_ptr):
+    """Cumulative sampling weights restarted at each item block: position p of
+    ``block_items`` gets the sum of the weights of its block up to and including p."""
+    out = np.empty(block_items.shape[0], dtype=np.float64)
+    for c in range(item_ptr.shape[0] - 1):
+        total = 0.0
+        for p in range(item_ptr[c], item_ptr[c + 1]):
+            total += weights[block_items[p]]
+            out[p] = total
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _draw_block_negative(state, u, indices, lo, hi, bits, words, block_items, ilo, ihi, cdf,
+                         verify, max_tries):
+    """``_draw_negative`` restricted to the items ``block_items[ilo:ihi]``: uniform over them
+    (``cdf`` empty) or by the block's own cumulative weights ``cdf[ilo:ihi]`` (renormalised
+    to the block). Returns (state, item or -1)."""
+    n = ihi - ilo
+    for _ in range(max_tries if verify else 1):
+        state, r = _next(state)
+        if cdf.shape[0] == 0:
+            p = ilo + _index(r, n)
+        else:
+            x = r * cdf[ihi - 1]
+            a = ilo
+            b = ihi - 1  # first position with cdf > x (the last one when rounding says none)
+            while a < b:
+                mid = (a + b) >> 1
+                if cdf[mid] > x:
+                    b = mid
+                else:
+                    a = mid + 1
+            p = a
+        j = np.int64(block_items[p])
+        if not verify or not _had(u, j, indices, lo, hi, bits, words):
+            return state, j
+    return state, -1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _stratum(b, c, state, user_factors, item_factors, item_bias, use_bias, indptr, indices, bits,
+             strata_ptr, strata_users, strata_items, block_items, item_ptr, cdf, negatives, lr,
+             reg, verify, max_tries, loss_every, stats, words, n_blocks, n_factors, one, zero,
+             portable):
+    """Block b's work in one sub-epoch: as many positives as stratum (b, c) holds, each a
+    random pair of the stratum, with negatives from item block c; stats added to
+    ``stats[b]``. Sequential SGD, the same step as ``_stream`` (the same pipelining)."""
+    k = b * n_blocks + c
+    lo = strata_ptr[k]
+    n = strata_ptr[k + 1] - lo
+    if n == 0:
+        return
+    ilo = item_ptr[c]
+    ihi = item_ptr[c + 1]
+    loss = 0.0
+    loss_terms = 0.0
+    correct = 0.0
+    updates = 0
+    countdown = 1
+    missed = 0.0
+    touched = zero
+    js = np.empty(negatives, dtype=np.int64)
+    next_js = np.empty(negatives, dtype=np.int64)
+    state, r = _next(state)
+    idx = lo + _index(r, n)
+    next_u = np.int64(strata_users[idx])
+    next_i = np.int64(strata_items[idx])
+    for q in range(negatives):
+        state, next_js[q] = _draw_block_negative(state, next_u, indices, indptr[next_u],
+                                                 indptr[next_u + 1], bits, words, block_items,
+                                                 ilo, ihi, cdf, verify, max_tries)
+    for s in range(n):
+        u = next_u
+        i = next_i
+        for q in range(negatives):
+            js[q] = next_js[q]
+        if s + 1 < n:
+            state, r = _next(state)
+            idx = lo + _index(r, n)
+            next_u = np.int64(strata_users[idx])
+            next_i = np.int64(strata_items[idx])
+            for q in range(negatives):
+                state, next_js[q] = _draw_block_negative(state, next_u, indices, indptr[next_u],
+                                                         indptr[next_u + 1], bits, words,
+                                                         block_items, ilo, ihi, cdf, verify,
+                                                         max_tries)
+            touched += user_factors[next_u, 0] + item_factors[next_i, 0]
+            if next_js[0] >= 0:
+                touched += item_factors[next_js[0], 0]
+        for q in range(negatives):
+            j = js[q]
+            if j < 0:
+                missed += 1.0
+                continue
+            if portable:
+                z = item_bias[i] - item_bias[j] + _margin(user_factors, item_factors, u, i, j,
+                                                          n_factors, zero)
+            else:
+                z = item_bias[i] - item_bias[j]
+                for f in range(n_factors):
+                    z += user_factors[u, f] * (item_factors[i, f] - item_factors[j, f])
+            if z > zero:
+                correct += 1.0
+            g = one / (one + np.exp(z))
+            countdown -= 1
+            if countdown == 0:
+                countdown = loss_every
+                loss += np.log1p(np.exp(-abs(z))) + max(-z, zero)
+                loss_terms += 1.0
+            for f in range(n_factors):
+                xf = user_factors[u, f]
+                yif = item_factors[i, f]
+                yjf = item_factors[j, f]
+                user_factors[u, f] = xf + lr * (g * (yif - yjf) - reg * xf)
+                item_factors[i, f] = yif + lr * (g * xf - reg * yif)
+                item_factors[j, f] = yjf + lr * (-g * xf - reg * yjf)
+            if use_bias:
+                item_bias[i] += lr * (g - reg * item_bias[i])
+                item_bias[j] += lr * (-g - reg * item_bias[j])
+            updates += 1
+    stats[b, 0] += loss
+    stats[b, 1] += correct
+    stats[b, 2] += updates
+    stats[b, 3] += missed
+    stats[b, 4] += loss_terms
+    stats[b, 5] += touched
+
+
+@numba.njit(cache=True, parallel=True, fastmath=True)
+def bpr_strata_epoch(user_factors, item_factors, item_bias, use_bias, indptr, indices, bits,
+                     strata_ptr, strata_users, strata_items, block_items, item_ptr, cdf,
+                     negatives, learning_rate, regularization, verify, max_tries, loss_every,
+                     seed, stats):
+    """One epoch of stratified SGD on the BPR criterion (the step of ``bpr_epoch``).
+
+    B = ``item_ptr.shape[0] - 1`` blocks; ``strata_layout`` gives the pairs per stratum,
+    ``block_items[item_ptr[c]:item_ptr[c + 1]]`` the items of block c (and ``cdf`` their
+    cumulative weights per block, ``block_cdf``; empty for uniform). In sub-epoch s the B
+    blocks (b, (b + s) mod B) run in parallel, each with the stream ``block_seed(seed, s,
+    b, B)``; ``stats[b]`` (B x 6, zeros on entry) sums block b's statistics as in
+    ``bpr_epoch``. Only the threads' speed depends on their number, never the bits.
+    """
+    words = (item_factors.shape[0] + 63) // 64
+    n_blocks = item_ptr.shape[0] - 1
+    n_factors = item_factors.shape[1]
+    lr = learning_rate
+    reg = regularization
+    one = lr / lr
+    zero = lr - lr
+    for s in range(n_blocks):
+        for b in numba.prange(n_blocks):
+            _stratum(b, (b + s) % n_blocks, block_seed(seed, s, b, n_blocks), user_factors,
+                     item_factors, item_bias, use_bias, indptr, indices, bits, strata_ptr,
+                     strata_users, strata_items, block_items, item_ptr, cdf, negatives, lr, reg,
+                     verify, max_tries, loss_every, stats, words, n_blocks, n_factors, one, zero,
+                     False)
+
+
+@numba.njit(cache=True, parallel=True)
+def bpr_strata_epoch_portable(user_factors, item_factors, item_bias, use_bias, indptr, indices,
+                              bits, strata_ptr, strata_users, strata_items, block_items, item_ptr,
+                              cdf, negatives, learning_rate, regularization, verify, max_tries,
+                              loss_every, seed, stats):
+    """``bpr_strata_epoch`` with IEEE arithmetic in a fixed order (no fast-math): the same
+    bits for any thread count and on any CPU."""
+    words = (item_factors.shape[0] + 63) // 64
+    n_blocks = item_ptr.shape[0] - 1
+    n_factors = item_factors.shape[1]
+    lr = learning_rate
+    reg = regularization
+    one = lr / lr
+    zero = lr - lr
+    for s in range(n_blocks):
+        for b in numba.prange(n_blocks):
+            _stratum(b, (b + s) % n_blocks, block_seed(seed, s, b, n_blocks), user_factors,
+                     item_factors, item_bias, use_bias, indptr, indices, bits, strata_ptr,
+                     strata_users, strata_items, block_items, item_ptr, cdf, negatives, lr, reg,
+                     verify, max_tries, loss_every, stats, words, n_blocks, n_factors, one, zero,
+                     True)

@@ -41,8 +41,19 @@ probability proportional to n_i ** popularity_exponent, n_i its number of users)
 ``verify_negatives`` a draw the user did interact with is redrawn (at most ``max_draws``
 draws); without it, some "negatives" are positives of the training data.
 
-Training is lock-free (Hogwild): ``num_threads`` random streams update the shared factors
-at the same time. With ``num_threads=1`` a seed gives bit-for-bit the same model.
+Two parallel schedules. ``schedule="hogwild"`` (the default) is lock-free: ``num_threads``
+random streams update the shared factors at the same time, so only ``num_threads=1`` gives
+bit-for-bit the same model from a seed. ``schedule="strata"`` is DSGD-style stratified SGD
+(Gemulla et al. 2011): each epoch users and items are cut at random into ``blocks`` blocks
+(users with about equal numbers of interactions per block, items in about equal numbers) and
+the epoch runs in ``blocks`` sub-epochs; in sub-epoch s, user block b trains on its pairs with
+item block (b + s) mod ``blocks``, all b in parallel. No two parallel blocks share a user or an
+item row, because the negatives of a block are drawn from its own item block, and each block
+draws from its own counter-based random stream, so a seed gives the same bits for any
+``num_threads``. The price is in the negatives: a step contrasts its positive i only with items
+of i's block (for uniform sampling, uniform over that block; for popularity sampling, the
+weights renormalised to the block). Over an epoch every item block is visited, and the random
+cut changes every epoch, so over epochs every pair of items gets contrasted.
 """
 
 from __future__ import annotations
@@ -66,17 +77,22 @@ from .._validation import (
 )
 from ._base import FactorModelBase
 from ._bpr_kernels import (
+    block_cdf,
     bpr_epoch,
     bpr_epoch_portable,
+    bpr_strata_epoch,
+    bpr_strata_epoch_portable,
     build_bitset,
     draw_triples,
     pairs_auc,
+    strata_layout,
     validation_pairs,
 )
 
-__all__ = ["BPR", "SAMPLERS", "sample_negatives", "sampled_negative_truth"]
+__all__ = ["BPR", "SAMPLERS", "SCHEDULES", "sample_negatives", "sampled_negative_truth"]
 
 SAMPLERS = ("uniform", "popularity")
+SCHEDULES = ("hogwild", "strata")
 _LOSS_EVERY = 8  # the epoch loss is averaged over every 8th SGD step (saves a log per step)
 _BITSET_BYTES = 64 * 2**20  # largest bitset of training pairs built for verifying negatives
 
@@ -85,13 +101,42 @@ def _user_of(counts: sp.csr_matrix) -> np.ndarray:
     return np.repeat(np.arange(counts.shape[0], dtype=np.int32), np.diff(counts.indptr))
 
 
-def _popularity_cdf(counts: sp.csr_matrix, sampler: str, exponent: float) -> np.ndarray:
-    """Cumulative sampling weights (empty for uniform sampling)."""
+def _popularity_weights(counts: sp.csr_matrix, sampler: str, exponent: float) -> np.ndarray:
+    """Sampling weight per item (empty for uniform sampling)."""
     if sampler == "uniform":
         return np.empty(0, dtype=np.float64)
     users_per_item = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
-    weights = np.where(users_per_item > 0, users_per_item ** exponent, 0.0)
-    return np.cumsum(weights)
+    return np.where(users_per_item > 0, users_per_item ** exponent, 0.0)
+
+
+def _popularity_cdf(counts: sp.csr_matrix, sampler: str, exponent: float) -> np.ndarray:
+    """Cumulative sampling weights (empty for uniform sampling)."""
+    return np.cumsum(_popularity_weights(counts, sampler, exponent))
+
+
+def _strata(rng: np.random.Generator, indptr: np.ndarray, indices: np.ndarray, n_items: int,
+            n_blocks: int, weights: np.ndarray):
+    """One epoch's random cut for ``schedule="strata"``: users in ``n_blocks`` blocks of about
+    equal numbers of pairs (so parallel blocks have about equal work), items in blocks of
+    about equal numbers of items (so uniform negatives stay about uniform over an epoch).
+    Returns ``(strata_ptr, strata_users, strata_items, block_items, item_ptr, cdf)``."""
+    n_users = indptr.shape[0] - 1
+    user_order = rng.permutation(n_users)
+    item_order = rng.permutation(n_items)
+    degrees = np.diff(indptr)[user_order]
+    before = np.cumsum(degrees) - degrees
+    user_block = np.empty(n_users, dtype=np.int64)
+    user_block[user_order] = np.minimum(before * n_blocks // max(int(indices.shape[0]), 1),
+                                        n_blocks - 1)
+    item_block = np.empty(n_items, dtype=np.int64)
+    item_block[item_order] = np.arange(n_items, dtype=np.int64) * n_blocks // n_items
+    item_ptr = -(-np.arange(n_blocks + 1, dtype=np.int64) * n_items // n_blocks)
+    strata_ptr, strata_users, strata_items = strata_layout(indptr, indices, user_block,
+                                                           item_block, n_blocks)
+    block_items = item_order.astype(np.int32)
+    cdf = (block_cdf(weights, block_items, item_ptr) if weights.shape[0] > 0
+           else np.empty(0, dtype=np.float64))
+    return strata_ptr, strata_users, strata_items, block_items, item_ptr, cdf
 
 
 def _resolve_threads(num_threads: int) -> int:
@@ -217,8 +262,18 @@ class BPR(FactorModelBase):
     validation_pairs : number of (u, i, j) pairs drawn once to estimate validation AUC.
     init_scale : standard deviation of the initial factors is init_scale / sqrt(factors).
     random_state : None, int or numpy Generator.
-    num_threads : random streams (and threads) for Hogwild SGD; 0 = all numba threads.
-        Only ``num_threads=1`` is reproducible bit for bit.
+    num_threads : threads; 0 = all numba threads. With ``schedule="hogwild"`` also the
+        number of random streams, and only ``num_threads=1`` is reproducible bit for bit;
+        with ``schedule="strata"`` a seed gives the same bits for any number.
+    schedule : ``"hogwild"`` (default: lock-free streams racing on shared factors) or
+        ``"strata"`` (DSGD-style blocks updated in parallel without conflicts, reproducible
+        for any ``num_threads``; negatives come from the positive's item block, see the
+        module docstring).
+    blocks : number of user and of item blocks B for ``schedule="strata"`` (an epoch is B
+        sub-epochs of B parallel blocks); fixed, never derived from the thread count, so the
+        model does not depend on it. More blocks balance threads better but draw each
+        step's negatives from a smaller share (1 / B) of the catalogue. Ignored by
+        ``"hogwild"``.
     progress : show a tqdm bar over epochs.
     dtype : float32 (default, faster) or float64 factors.
     fast_math : True (default): the CPU may reorder sums to vectorise them, so the same seed
@@ -253,6 +308,8 @@ class BPR(FactorModelBase):
         progress: bool = False,
         dtype: Any = np.float32,
         fast_math: bool = True,
+        schedule: str = "hogwild",
+        blocks: int = 8,
     ):
         self.factors = factors
         self.learning_rate = learning_rate
@@ -272,12 +329,16 @@ class BPR(FactorModelBase):
         self.progress = progress
         self.dtype = dtype
         self.fast_math = fast_math
+        self.schedule = schedule
+        self.blocks = blocks
 
     def __repr__(self) -> str:
         return (f"BPR(factors={self.factors}, learning_rate={self.learning_rate}, "
                 f"regularization={self.regularization}, epochs={self.epochs}, "
                 f"sampler={self.sampler!r}, negatives={self.negatives}, "
-                f"verify_negatives={self.verify_negatives})")
+                f"verify_negatives={self.verify_negatives}"
+                + (f", schedule={self.schedule!r}, blocks={self.blocks}"
+                   if self.schedule != "hogwild" else "") + ")")
 
     # ------------------------------------------------------------------ checks
     def _check_parameters(self) -> dict:
@@ -294,6 +355,8 @@ class BPR(FactorModelBase):
             "num_threads": check_int(self.num_threads, "num_threads", minimum=0),
             "progress": check_bool(self.progress, "progress"),
             "fast_math": check_bool(self.fast_math, "fast_math"),
+            "schedule": check_choice(self.schedule, "schedule", SCHEDULES),
+            "blocks": check_int(self.blocks, "blocks", minimum=1),
         }
         (p["sampler"], p["exponent"], p["verify"],
          p["max_draws"]) = _check_sampling(self.sampler, self.popularity_exponent,
@@ -338,13 +401,18 @@ class BPR(FactorModelBase):
         item_factors = rng.normal(0.0, scale, size=(n_items, f)).astype(p["dtype"])
         item_bias = np.zeros(n_items, dtype=p["dtype"])
         user_of, indptr, indices = _structure(counts)
-        cdf = _popularity_cdf(counts, p["sampler"], p["exponent"])
+        weights = _popularity_weights(counts, p["sampler"], p["exponent"])
+        cdf = np.cumsum(weights)
         # a bitset answers "did u have j?" in one look-up; too big -> binary search
         if p["verify"] and n_users * ((n_items + 63) // 64) * 8 <= _BITSET_BYTES:
             bits = build_bitset(indptr, indices, n_items)
         else:
             bits = np.empty(0, dtype=np.uint64)
-        epoch_kernel = bpr_epoch if p["fast_math"] else bpr_epoch_portable
+        strata = p["schedule"] == "strata"
+        if strata:
+            epoch_kernel = bpr_strata_epoch if p["fast_math"] else bpr_strata_epoch_portable
+        else:
+            epoch_kernel = bpr_epoch if p["fast_math"] else bpr_epoch_portable
         streams = _resolve_threads(p["num_threads"])
         samples_per_stream = -(-counts.nnz // streams)
         lr = p["dtype"].type(p["learning_rate"])
@@ -374,13 +442,25 @@ class BPR(FactorModelBase):
         numba.set_num_threads(min(streams, numba.config.NUMBA_NUM_THREADS))
         try:
             for epoch in range(p["epochs"]):
-                seeds = rng.integers(0, np.iinfo(np.uint64).max, size=streams, dtype=np.uint64,
-                                     endpoint=True)
-                stats = np.zeros((streams, 6))
-                started = time.perf_counter()
-                epoch_kernel(user_factors, item_factors, item_bias, p["item_bias"], user_of,
-                             indptr, indices, bits, n_items, samples_per_stream, p["negatives"],
-                             lr, reg, cdf, p["verify"], p["max_draws"], _LOSS_EVERY, seeds, stats)
+                if strata:
+                    # the cut and the seed come from the Generator, never from the threads
+                    started = time.perf_counter()
+                    seed = rng.integers(0, np.iinfo(np.uint64).max, dtype=np.uint64,
+                                        endpoint=True)
+                    layout = _strata(rng, indptr, indices, n_items, p["blocks"], weights)
+                    stats = np.zeros((p["blocks"], 6))
+                    epoch_kernel(user_factors, item_factors, item_bias, p["item_bias"], indptr,
+                                 indices, bits, *layout, p["negatives"], lr, reg, p["verify"],
+                                 p["max_draws"], _LOSS_EVERY, seed, stats)
+                else:
+                    seeds = rng.integers(0, np.iinfo(np.uint64).max, size=streams,
+                                         dtype=np.uint64, endpoint=True)
+                    stats = np.zeros((streams, 6))
+                    started = time.perf_counter()
+                    epoch_kernel(user_factors, item_factors, item_bias, p["item_bias"], user_of,
+                                 indptr, indices, bits, n_items, samples_per_stream,
+                                 p["negatives"], lr, reg, cdf, p["verify"], p["max_draws"],
+                                 _LOSS_EVERY, seeds, stats)
                 seconds = time.perf_counter() - started
                 if not (np.isfinite(item_factors).all() and np.isfinite(user_factors).all()
                         and np.isfinite(item_bias).all()):
