@@ -388,6 +388,10 @@ def test_screenshots_and_quiz_answer_collapsed(crawl, browser):
             wait_for_mathjax(page)
             page.screenshot(path=str(ARTIFACTS / name))
         page.goto(crawl["origin"] + "/" + QUIZ, wait_until="load")
+        from recsys_course.quiz.bank import load_bank
+
+        _title, bank = load_bank()
+        assert page.locator("details.quiz-answer").count() == len(bank), "the quiz page should hold every question"
         question = page.locator("section", has=page.get_by_text("streamed a song 12 times")).last
         question.get_by_text("streamed a song 12 times").wait_for(state="visible")
         answer = question.locator("details.quiz-answer")

@@ -353,10 +353,31 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
         )
 
 
+def point_quiz_notebook_to_quiz_page(app: Sphinx, doctree: nodes.document) -> None:
+    """On the quiz notebook's page, say where the quiz can be answered without a kernel."""
+    docname = app.env.docname
+    if not (docname.startswith("notebooks/") and docname.endswith("_quiz")):
+        return
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None:
+        return
+    note = nodes.note()
+    paragraph = nodes.paragraph()
+    paragraph += nodes.Text("On this website the quiz below is a picture: its buttons need a running notebook. "
+                            "The same questions, with answers to open one by one, are on the ")
+    link = nodes.reference("", "", internal=True, refuri=_relative(Path("docs/quiz.html"), Path(docname).parent))
+    link += nodes.Text("quiz page")
+    paragraph += link
+    paragraph += nodes.Text(".")
+    note += paragraph
+    section.insert(1, note)
+
+
 def setup(app: Sphinx) -> dict:
     mathjax_source()  # fail early, with the fix, when the package is missing
     app.connect("source-read", fill_markers)
     app.connect("doctree-read", register_anchors)
     app.connect("doctree-read", add_alt_text)
+    app.connect("doctree-read", point_quiz_notebook_to_quiz_page)
     app.connect("build-finished", finish)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
