@@ -409,3 +409,70 @@ def test_screenshots_and_quiz_answer_collapsed(crawl, browser):
         offline.close()
     assert not offline.errors, "console errors:\n" + "\n".join(offline.errors)
     assert not offline.outside, "requests to other hosts:\n" + "\n".join(sorted(set(offline.outside)))
+
+
+# ------------------------------------------------------------------ the site's extension, unit by unit
+@pytest.fixture(scope="module")
+def course_book():
+    _need_book_extra()
+    sys.path.insert(0, str(REPO / "docs" / "_ext"))
+    try:
+        import course_book as module
+    finally:
+        sys.path.remove(str(REPO / "docs" / "_ext"))
+    return module
+
+
+def test_markdown_section_stops_at_the_next_section_outside_code(course_book, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n\n## Course map: the path\n\nrow\n\n```bash\n## not a heading\n```\n\n"
+                      "### Sub\n\nkept\n\n## Next\n\ngone\n")
+    section = course_book.markdown_section(readme, "course map")
+    assert section.startswith("## Course map: the path")
+    assert "## not a heading" in section and "### Sub" in section and "kept" in section
+    assert "Next" not in section and "gone" not in section
+    assert course_book.markdown_section(readme, "Prerequisites") is None
+
+
+def test_rewrite_links_for_a_page_in_docs(course_book):
+    text = ("[01](notebooks/01_x.ipynb#4.-How) ![fig](docs/img/a.png) [ex](exercises/) [bench](benchmarks/) "
+            "[web](https://example.org/a) [here](#top)")
+    out = course_book.rewrite_links(text, REPO / "README.md", REPO, REPO / "docs")
+    assert "[01](../notebooks/01_x.ipynb#4.-How)" in out
+    assert "![fig](img/a.png)" in out
+    assert "[ex](exercises.md)" in out
+    assert "[bench]" not in out and "bench" in out  # a folder is not a page: its text stays, unlinked
+    assert "[web](https://example.org/a)" in out and "[here](#top)" in out
+
+
+def test_escaped_text_reads_back_verbatim(course_book):
+    from markdown_it import MarkdownIt
+
+    text = "c_ui = 1 + alpha * r_ui; costs $5 or $10; <b>not bold</b> [not a link](x) # no heading"
+    rendered = MarkdownIt("commonmark").render(course_book.escape_markdown(text))
+    import html as html_module
+
+    assert html_module.unescape(re.sub(r"</?p>", "", rendered)).strip() == text
+
+
+def test_alt_text_from_the_code_that_drew_the_figure(course_book):
+    assert course_book._cell_alt('fig, ax = plt.subplots()\nax.set_title(f"NDCG at k={k}")\n') == "NDCG at k=…"
+    assert course_book._cell_alt("ax = plots.zero_reasons_bar(reasons)\nfig.tight_layout()") == \
+        "drawn by ax = plots.zero_reasons_bar(reasons)"
+    assert course_book._cell_alt("# NBVAL_IGNORE_OUTPUT\nexplorer") == "the output of explorer"
+    cells = [{"cell_type": "markdown", "source": "## 2. Linear or *log*?\n\ntext"},
+             {"cell_type": "code", "source": "plot()"}]
+    assert course_book._section_of(cells, 1) == "2. Linear or log?"
+
+
+def test_a_bad_marker_stops_the_build(course_book, tmp_path):
+    class App:
+        srcdir = str(REPO)
+
+    with pytest.raises(ValueError, match="unknown course marker 'quizz'"):
+        course_book.fill_markers(App(), "docs/x", ["<!-- course: quizz -->"])
+    with pytest.raises(ValueError, match="has no section 'No such heading'"):
+        course_book.fill_markers(App(), "docs/x", ['<!-- course: section README.md "No such heading" -->'])
+    source = ['<!-- course: section? README.md "No such heading" -->']
+    course_book.fill_markers(App(), "docs/x", source)
+    assert source == [""]
