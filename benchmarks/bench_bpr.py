@@ -4,13 +4,22 @@ Speed: samples (SGD steps) per second on MovieLens 1M as implicit feedback (ever
 one interaction, per-user 20% holdout), 64 factors, verified negatives in both, one
 thread and all threads. An epoch is one step per stored interaction in both libraries.
 Best of ``--repeats`` fits of ``--epochs`` epochs, after a warm-up fit that loads our
-numba kernels. Target: ours / implicit >= 1.25.
+numba kernels. Target: ours / implicit >= 1.25. Both of our schedules are timed:
+``schedule="hogwild"`` (the default) and ``schedule="strata"`` (DSGD-style blocks, the same
+bits for any thread count); targets for strata: >= 1.5x implicit at one thread, >= 1.25x at
+all threads.
 
 Quality: NDCG@10 (binary relevance, ``recsys_course.metrics.evaluate`` for both) on a
 per-user 20% holdout of MovieLens 100K (as implicit) and of the Instacart sample, at
 matched settings: 64 factors, the same learning rate, lambda and epochs, verified
 negatives. Each library keeps its own negative sampler (ours: uniform; implicit: the item
 of a random interaction, i.e. popularity); a row of ours with popularity sampling is added.
+
+Schedules: NDCG@10 of ``schedule="strata"`` against ``"hogwild"`` (both with all threads,
+uniform negatives, the same epochs), median over random_state 0, 1, 2, on the same two
+holdouts. Target: strata's median at most 2% below hogwild's.
+
+The numbers are also written to ``benchmarks/results/bpr.json`` (``bpr_quick.json``).
 
     python benchmarks/bench_bpr.py            # MovieLens 1M speed, ML-100K + Instacart quality
     python benchmarks/bench_bpr.py --quick    # small synthetic data, a few seconds
@@ -19,6 +28,7 @@ of a random interaction, i.e. popularity); a row of ours with popularity samplin
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -28,6 +38,10 @@ for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # not OMP_NUM_THREADS:
     os.environ.setdefault(_var, "1")
 
 TARGET = 1.25
+STRATA_TARGETS = {"one thread": 1.5, "all threads": 1.25}  # strata samples/s over implicit's
+QUALITY_TOLERANCE = 0.02  # strata's median NDCG@10 at most this much (relative) below hogwild's
+SEEDS = (0, 1, 2)
+HERE = Path(__file__).resolve().parent
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import add_threading_layer_option, run_with_settings  # noqa: E402
@@ -75,15 +89,21 @@ def speed(train, args, threads: int) -> dict[str, float]:
     from recsys_course.models import BPR
 
     X = train.astype(np.float32)
-    BPR(factors=args.factors, epochs=1, num_threads=threads, random_state=0).fit(train)
+    for schedule in ("hogwild", "strata"):
+        BPR(factors=args.factors, epochs=1, num_threads=threads, schedule=schedule,
+            random_state=0).fit(train)
     samples = train.nnz * args.epochs
-    best = {"ours": 0.0, "theirs": 0.0, "ours_cpu": 0.0, "theirs_cpu": 0.0}
+    best = {"ours": 0.0, "theirs": 0.0, "ours_cpu": 0.0, "theirs_cpu": 0.0, "strata": 0.0,
+            "strata_cpu": 0.0}
     for repeat in range(args.repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        BPR(factors=args.factors, epochs=args.epochs, num_threads=threads,
-            random_state=repeat).fit(train)
-        best["ours"] = max(best["ours"], samples / (time.perf_counter() - start))
-        best["ours_cpu"] = max(best["ours_cpu"], samples / (time.process_time() - start_cpu))
+        # whole fits, set-up included (strata's per-epoch cut is inside its epochs anyway)
+        for key, schedule in (("ours", "hogwild"), ("strata", "strata")):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            BPR(factors=args.factors, epochs=args.epochs, num_threads=threads, schedule=schedule,
+                random_state=repeat).fit(train)
+            best[key] = max(best[key], samples / (time.perf_counter() - start))
+            best[f"{key}_cpu"] = max(best[f"{key}_cpu"],
+                                     samples / (time.process_time() - start_cpu))
         theirs = _implicit_bpr(args.factors, 0.01, 0.01, args.epochs, threads, seed=repeat)
         start, start_cpu = time.perf_counter(), time.process_time()
         theirs.fit(X, show_progress=False)
@@ -110,6 +130,21 @@ def quality(train, test, args, learning_rate: float) -> dict[str, float]:
     return out
 
 
+def schedules(train, test, args, learning_rate: float) -> dict[str, list[float]]:
+    """NDCG@10 per seed of both schedules at the same settings (all threads)."""
+    from recsys_course.metrics import evaluate
+    from recsys_course.models import BPR
+
+    out: dict[str, list[float]] = {"hogwild": [], "strata": []}
+    for seed in SEEDS:
+        for schedule in out:
+            model = BPR(factors=args.factors, learning_rate=learning_rate, regularization=0.01,
+                        epochs=args.quality_epochs, schedule=schedule, random_state=seed)
+            model.fit(train)
+            out[schedule].append(evaluate(model, train, test, k=10, metrics=["ndcg"])["ndcg"])
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small synthetic data only")
@@ -124,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
 
     import numba
+    import numpy as np
 
     from recsys_course.data import simulate
 
@@ -141,19 +177,39 @@ def _run(args) -> int:
 
     name, train, _ = speed_data
     all_threads = numba.config.NUMBA_NUM_THREADS
+    record: dict = {"speed_data": name, "factors": args.factors, "epochs": args.epochs,
+                    "repeats": args.repeats, "threading_layer": None, "speed": [],
+                    "quality": [], "schedules": []}
     print(f"BPR speed on {name}: {train.shape[0]} users x {train.shape[1]} items, "
           f"{train.nnz} interactions; {args.factors} factors, verified negatives; "
           f"best of {args.repeats} fits of {args.epochs} epochs")
-    print(f"{'threads':<10}{'ours samples/s':>16}{'implicit samples/s':>20}{'ours/implicit':>15}"
-          f"{'per CPU s: ours':>17}{'implicit':>12}{'ours/implicit':>15}")
-    ratios = []
+    print("ours = schedule='hogwild' (the default); strata = schedule='strata' "
+          f"(blocks={_default_blocks()})")
+    print(f"{'threads':<10}{'ours samples/s':>16}{'strata samples/s':>18}"
+          f"{'implicit samples/s':>20}{'ours/implicit':>15}{'strata/implicit':>17}"
+          f"{'per CPU s: ours':>17}{'strata':>12}{'implicit':>12}{'ours/impl':>11}"
+          f"{'strata/impl':>13}")
+    ratios, strata_met = [], []
     for threads in sorted({1, all_threads}):
         b = speed(train, args, threads)
-        ratios.append(b["ours"] / b["theirs"])
-        print(f"{threads:<10}{b['ours']:>16,.0f}{b['theirs']:>20,.0f}{b['ours'] / b['theirs']:>15.2f}"
-              f"{b['ours_cpu']:>17,.0f}{b['theirs_cpu']:>12,.0f}{b['ours_cpu'] / b['theirs_cpu']:>15.2f}")
+        ratio, strata_ratio = b["ours"] / b["theirs"], b["strata"] / b["theirs"]
+        ratios.append(ratio)
+        target = STRATA_TARGETS["one thread" if threads == 1 else "all threads"]
+        strata_met.append((threads, strata_ratio, target, strata_ratio >= target))
+        record["speed"].append({"threads": threads, "hogwild": b["ours"], "strata": b["strata"],
+                                "implicit": b["theirs"], "hogwild_cpu": b["ours_cpu"],
+                                "strata_cpu": b["strata_cpu"], "implicit_cpu": b["theirs_cpu"],
+                                "strata_target": target})
+        print(f"{threads:<10}{b['ours']:>16,.0f}{b['strata']:>18,.0f}{b['theirs']:>20,.0f}"
+              f"{ratio:>15.2f}{strata_ratio:>17.2f}"
+              f"{b['ours_cpu']:>17,.0f}{b['strata_cpu']:>12,.0f}{b['theirs_cpu']:>12,.0f}"
+              f"{b['ours_cpu'] / b['theirs_cpu']:>11.2f}{b['strata_cpu'] / b['theirs_cpu']:>13.2f}")
     print(f"target ours/implicit >= {TARGET}: {'met' if min(ratios) >= TARGET else 'NOT met'}"
-          " (timings on a shared machine are noisy: rerun when it is quiet)\n")
+          " (timings on a shared machine are noisy: rerun when it is quiet)")
+    for threads, strata_ratio, target, met in strata_met:
+        print(f"target strata/implicit >= {target} at {threads} thread(s): "
+              f"{strata_ratio:.2f} {'met' if met else 'NOT met'}")
+    print()
 
     print(f"NDCG@10 at matched settings ({args.factors} factors, lambda 0.01, "
           f"{args.quality_epochs} epochs, verified negatives), 20% per-user holdout")
@@ -165,8 +221,42 @@ def _run(args) -> int:
             print(f"{data_name:<16}{learning_rate:>6}{q['ours (uniform)']:>16.4f}"
                   f"{q['ours (popularity)']:>19.4f}{q['implicit']:>10.4f}"
                   f"{q['ours (uniform)'] - q['implicit']:>+17.4f}")
-    print(f"numba threading layer: {numba.threading_layer()}")
+            record["quality"].append({"data": data_name, "learning_rate": learning_rate, **q})
+
+    print(f"\nNDCG@10 by schedule: median over random_state {', '.join(map(str, SEEDS))}, "
+          f"{args.quality_epochs} epochs, all threads, otherwise as above; target: strata at most "
+          f"{QUALITY_TOLERANCE:.0%} below hogwild")
+    print(f"{'data':<16}{'lr':>6}{'hogwild':>10}{'strata':>10}{'strata/hogwild-1':>18}"
+          f"{'':>4}per seed (hogwild | strata)")
+    for data_name, train, test in quality_data:
+        for learning_rate in (0.01, 0.05):
+            per_seed = schedules(train, test, args, learning_rate)
+            hogwild, strata = (float(np.median(per_seed[k])) for k in ("hogwild", "strata"))
+            change = strata / hogwild - 1.0
+            met = change >= -QUALITY_TOLERANCE
+            record["schedules"].append({"data": data_name, "learning_rate": learning_rate,
+                                        "hogwild": per_seed["hogwild"],
+                                        "strata": per_seed["strata"],
+                                        "median_change": change, "met": bool(met)})
+            seeds = (" ".join(f"{v:.4f}" for v in per_seed["hogwild"]) + " | "
+                     + " ".join(f"{v:.4f}" for v in per_seed["strata"]))
+            print(f"{data_name:<16}{learning_rate:>6}{hogwild:>10.4f}{strata:>10.4f}"
+                  f"{change:>+18.2%}{'met' if met else 'NOT met':>9}  {seeds}")
+    record["threading_layer"] = numba.threading_layer()
+    print(f"numba threading layer: {record['threading_layer']}")
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / ("bpr_quick.json" if args.quick else "bpr.json")).write_text(
+        json.dumps(record, indent=2) + "\n")
     return 0
+
+
+def _default_blocks() -> int:
+    import inspect
+
+    from recsys_course.models import BPR
+
+    return inspect.signature(BPR).parameters["blocks"].default
 
 
 if __name__ == "__main__":
