@@ -195,7 +195,7 @@ def metric_sweep(results: Mapping[str, Any], parameter: str, metrics: Sequence[s
             ax.plot(x[order], y[order], marker="o", color=f"C{q}")
             ax.scatter([x[result.best_index]], [y[result.best_index]], s=170, facecolors="none",
                        edgecolors="red", linewidths=2, zorder=3,
-                       label=f"chosen on validation {result.metric}")
+                       label=f"chosen on validation {_SWEEP_LABELS.get(result.metric, result.metric).format(k=result.k)}")
             if log_x:
                 ax.set_xscale("log", base=2)
                 ax.set_xticks(x[order], [f"{v:g}" for v in x[order]])
