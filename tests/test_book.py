@@ -103,6 +103,10 @@ def test_site_has_every_page(site):
     downloads = {p.name for p in site.glob("_downloads/*/*.ipynb")}
     exercises = {p.name for p in (REPO / "exercises").glob("ex*.ipynb")}
     assert exercises and exercises <= downloads, f"exercise notebooks not downloadable: {exercises - downloads}"
+    # no repository address set: no launch button anywhere (a button that leads to a 404 helps nobody)
+    launch = [p.relative_to(site).as_posix() for p in site.rglob("*.html")
+              if re.search(r"mybinder\.org|colab\.research\.google\.com", p.read_text(encoding="utf-8"))]
+    assert not launch, f"launch buttons without COURSE_REPOSITORY_URL on {launch}"
 
 
 def test_widget_output_shows_its_picture(tmp_path):
