@@ -436,6 +436,8 @@ def test_markdown_section_stops_at_the_next_section_outside_code(course_book, tm
     assert "## not a heading" in section and "### Sub" in section and "kept" in section
     assert "Next" not in section and "gone" not in section
     assert course_book.markdown_section(readme, "Prerequisites") is None
+    readme.write_text("# Title\n\nFirst paragraph.\n\nSecond.\n\n## Two commands\n\nmake lab\n")
+    assert course_book.markdown_intro(readme) == "First paragraph.\n\nSecond."
 
 
 def test_rewrite_links_for_a_page_in_docs(course_book):

@@ -8,6 +8,7 @@
   - ``<!-- course: section? FILE "Heading" -->`` -- the same, but nothing when the section is absent;
   - either may end with ``"drop:TEXT"`` arguments: paragraphs holding TEXT are left out (notes
     for maintainers that a reader of the site does not need);
+  - ``<!-- course: intro FILE -->`` -- the paragraphs between ``FILE``'s title and its first section;
   - ``<!-- course: ifexists FILE "text" -->`` -- ``text`` when ``FILE`` exists (a toctree entry for
     a page another change adds), else nothing;
   - ``<!-- course: quiz -->`` -- every question of the quiz bank (``recsys_course.quiz.bank``), its
@@ -73,6 +74,19 @@ def markdown_section(path: Path, heading: str) -> str | None:
     while out and not out[-1].strip():
         out.pop()
     return "\n".join(out)
+
+
+def markdown_intro(path: Path) -> str:
+    """The text of a Markdown file between its title (``# ...``) and its first ``## `` section."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    out = []
+    for line in lines:
+        if re.match(r"^#{1,2}\s", line):
+            break
+        out.append(line)
+    return "\n".join(out).strip()
 
 
 def rewrite_links(text: str, source: Path, repo: Path, page_dir: Path) -> str:
@@ -190,6 +204,11 @@ def fill_markers(app: Sphinx, docname: str, source: list[str]) -> None:
                 paragraphs = re.split(r"\n\s*\n", text)
                 text = "\n\n".join(p for p in paragraphs if drop[len("drop:"):] not in p)
             return rewrite_links(text, path, repo, page_dir)
+        if kind == "intro":
+            if len(args) != 1:
+                raise ValueError(f"{docname}: course marker {match.group(0)!r} needs FILE")
+            path = repo / args[0]
+            return rewrite_links(markdown_intro(path), path, repo, page_dir)
         if kind == "ifexists":
             if len(args) != 2:
                 raise ValueError(f"{docname}: course marker {match.group(0)!r} needs FILE and \"text\"")
@@ -198,7 +217,7 @@ def fill_markers(app: Sphinx, docname: str, source: list[str]) -> None:
             return quiz_markdown()
         if kind == "exercises":
             return exercises_markdown(repo)
-        raise ValueError(f"{docname}: unknown course marker {kind!r}; known: section, section?, ifexists, quiz, exercises")
+        raise ValueError(f"{docname}: unknown course marker {kind!r}; known: section, section?, intro, ifexists, quiz, exercises")
 
     source[0] = MARKER.sub(replace, source[0])
 
