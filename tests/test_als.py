@@ -486,3 +486,16 @@ def test_default_scaling_is_bit_identical_to_the_plain_model(solver):
 def test_bad_regularization_scaling_names_the_argument(name, value, error):
     with pytest.raises(error, match=name):
         model(**{name: value}).fit(toy_counts())
+
+
+def test_loss_function_scores_the_log_scheme_the_model_minimises():
+    # implicit_als_loss(scheme="log") once used feedback's default epsilon (1e-8) while the model
+    # uses epsilon = 1: the function then scored a different objective from the model's loss_history
+    counts = toy_counts(seed=8)
+    fitted = model(scheme="log", alpha=3.0, iterations=2).fit(counts)
+    R = counts.toarray()
+    P, C = (R > 0).astype(np.float64), 1.0 + 3.0 * np.log1p(R)
+    expected = dense_loss(P, C, fitted.user_factors, fitted.item_factors, LAM)
+    assert fitted.loss_history[-1] == pytest.approx(expected, rel=1e-9)
+    got = implicit_als_loss(counts, fitted.user_factors, fitted.item_factors, LAM, alpha=3.0, scheme="log")
+    assert got == pytest.approx(expected, rel=1e-9)

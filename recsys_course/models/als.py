@@ -59,6 +59,8 @@ __all__ = [
 
 SOLVERS = ("cg", "cholesky")
 REGULARIZATION_SCALINGS = ("none", "frequency")
+# epsilon of the log scheme, c = 1 + alpha log(1 + r / epsilon): the model and its loss use the same
+LOG_EPSILON = 1.0
 
 
 def row_regularization(counts: Any, regularization: float, scaling: str = "none", offset: float = 0.0,
@@ -379,13 +381,16 @@ def implicit_als_loss(
     sum_u x_u'(Y'Y)x_u minus the observed cells' share, so the cost is
     O(f^2 (users + items) + f nnz). With ``regularization_scaling="frequency"`` the
     penalty is sum_u lambda_u |x_u|^2 + sum_i lambda_i |y_i|^2 (see :func:`row_regularization`).
+    ``scheme="log"`` uses c_ui = 1 + alpha log(1 + r_ui), epsilon = 1, as :class:`ImplicitALS` does.
     """
     counts = _counts_matrix(counts)
     row_reg = None
     if check_choice(regularization_scaling, "regularization_scaling", REGULARIZATION_SCALINGS) != "none":
         row_reg = row_regularization(counts, regularization, regularization_scaling, regularization_offset,
                                      regularization_exponent)
-    conf = feedback.confidence(counts, alpha=alpha, scheme=scheme)
+    scheme = check_choice(scheme, "scheme", feedback.SCHEMES)
+    conf = feedback.confidence(counts, alpha=alpha, scheme=scheme,
+                               epsilon=LOG_EPSILON if scheme == "log" else 1e-8)
     n_users, n_items = conf.shape
     X = _check_factor_matrix(user_factors, "user_factors", n_users)
     Y = _check_factor_matrix(item_factors, "item_factors", n_items)
@@ -546,7 +551,7 @@ class ImplicitALS(FactorModelBase):
         self._fitted = False
         counts = self._remember_training(counts)
         f, dtype, reg_value = params["factors"], params["dtype"], params["regularization"]
-        epsilon = 1.0 if params["scheme"] == "log" else 1e-8
+        epsilon = LOG_EPSILON if params["scheme"] == "log" else 1e-8
         conf = feedback.confidence(counts, alpha=params["alpha"], scheme=params["scheme"], epsilon=epsilon)
         largest = float(conf.data.max()) if conf.nnz else 1.0
         if largest > np.finfo(dtype).max / 1e3:  # the kernels multiply confidences by factors
