@@ -392,11 +392,22 @@ def point_quiz_notebook_to_quiz_page(app: Sphinx, doctree: nodes.document) -> No
     section.insert(1, note)
 
 
+def drop_source_download(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """The site's own pages are generated: their source (marker comments) is no use to a reader.
+    Notebook pages keep their .ipynb download; every page keeps print-to-PDF."""
+    if not pagename.startswith("docs/"):
+        return
+    for button in context.get("header_buttons", []):
+        if button.get("label") == "download-buttons":
+            button["buttons"] = [b for b in button["buttons"] if b.get("label") != "download-source-button"]
+
+
 def setup(app: Sphinx) -> dict:
     mathjax_source()  # fail early, with the fix, when the package is missing
     app.connect("source-read", fill_markers)
     app.connect("doctree-read", register_anchors)
     app.connect("doctree-read", add_alt_text)
     app.connect("doctree-read", point_quiz_notebook_to_quiz_page)
+    app.connect("html-page-context", drop_source_download, priority=600)  # after the theme's buttons
     app.connect("build-finished", finish)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
