@@ -122,3 +122,12 @@ def test_figure_shows_every_item_and_the_metrics():
     notes = " ".join(t.get_text() for t in ax.texts)
     assert "DCG 1/log2(3) = 0.631" in notes and "DCG 0 (below k)" in notes
     assert notes.count("not ranked") == 2
+
+
+def test_score_axis_ticks_stop_at_the_scores():
+    # the axes run on to the right to hold the notes; ticks there would read as scores
+    ax = plots.ranked_list_metrics(SCORES, HELD_OUT, TRAIN, k=3)
+    ticks = ax.get_xticks()
+    assert ticks.min() >= 0.0 and ticks.max() <= 1.0 + 1e-9, ticks
+    assert ticks.max() >= max(SCORES) and len(ticks) >= 3
+    assert ax.get_xlim()[1] > ticks.max()  # the room for the notes is still there

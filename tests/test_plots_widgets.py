@@ -69,3 +69,9 @@ def test_alpha_explorer_checks_its_input(worked_counts):
         widgets.alpha_explorer(np.zeros((0, 3)))
     with pytest.raises(TypeError, match="counts"):
         widgets.alpha_explorer("abc")
+
+
+def test_confidence_curves_count_axis_has_whole_number_ticks():
+    ax = plots.confidence_curves(alpha=40, max_count=20)
+    ticks = ax.get_xticks()
+    assert len(ticks) >= 3 and np.allclose(ticks, np.round(ticks)), ticks

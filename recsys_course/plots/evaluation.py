@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 
 from .._validation import check_counts, check_int, describe
@@ -179,6 +180,13 @@ def ranked_list_metrics(scores, held_out, train=None, k: int = 3, labels=None, a
     span = high - low if high > low else 1.0
     right = high + 1.6 * span
     ax.set_xlim(low, right)
+    # the room on the right holds the notes, not scores: ticks and axis line stop at the scores
+    candidates = MaxNLocator(nbins=5).tick_values(low, high)
+    top = min((t for t in candidates if t >= high - 1e-12), default=high)
+    ax.set_xticks([t for t in candidates if low - 1e-12 <= t <= top + 1e-12])
+    ax.spines["bottom"].set_bounds(low, top)
+    ax.spines["top"].set_visible(False)
+    ax.spines["right"].set_visible(False)
     ax.text(right - 0.01 * span, b.k - 0.55, f"top k = {b.k} above this line", ha="right", va="bottom", fontsize=9)
     for item, pos, term, pct, below, gain in zip(b.held_out_items, b.positions, b.dcg_terms,
                                                  b.percentiles, b.negatives_below, b.gains):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 
 from .._validation import check_counts, check_float, check_int
@@ -59,6 +60,7 @@ def confidence_curves(alpha: float = 40.0, max_count: int = 20, epsilon: float =
     ax.axhline(1.0, color="grey", lw=0.8, ls="--")
     ax.annotate("unobserved: c = 1", (0, 1), xytext=(max_count * 0.35, max(2.0, alpha * 0.8)),
                 arrowprops={"arrowstyle": "->", "color": "grey"}, color="grey")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts are whole numbers
     ax.set_xlabel("count r_ui (interactions)")
     ax.set_ylabel("confidence c_ui (weight in the loss)")
     ax.set_title(f"How sure are we? alpha = {alpha:g}")
