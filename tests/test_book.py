@@ -285,6 +285,9 @@ def crawl(browser, server):
             continue
         page = offline.new_page(path)
         page.goto(server + path, wait_until="load")
+        if path == "/":  # the site's root forwards to the landing page
+            page.wait_for_url(re.compile(r".*/docs/index\.html$"), timeout=15_000)
+            page.wait_for_load_state("load")
         wait_for_mathjax(page)
         info = page.evaluate(
             """() => ({
