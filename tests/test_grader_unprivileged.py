@@ -59,17 +59,38 @@ def _runs_as_nobody(python: str, env: dict) -> bool:
     return done.returncode == 0 and done.stdout.strip() == str(tuple(sys.version_info[:2]))
 
 
-def _readable_interpreter(env: dict) -> str:
-    """A Python of this minor version that the unprivileged user can start."""
+def _readable_interpreter(env: dict, base: Path) -> str:
+    """A Python of this minor version that the unprivileged user can start: the venv's own base
+    interpreter or the system's when reachable, else a hard-linked copy of the base installation
+    in ``base`` (its shared libpython found through LD_LIBRARY_PATH, set in ``env``)."""
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     candidates = [getattr(sys, "_base_executable", ""), f"/usr/bin/python{version}",
                   shutil.which(f"python{version}") or "", "/usr/bin/python3"]
     for candidate in dict.fromkeys(c for c in candidates if c):
         if os.path.exists(candidate) and _runs_as_nobody(candidate, env):
             return candidate
-    pytest.fail(f"no Python {version} that user nobody can run: tried {candidates}; "
-                f"install the distribution's python{version} (Debian: apt-get install python3) or build "
-                "the course venv on an interpreter outside a private folder")
+    copy = _linked_interpreter_copy(base / "python", env)
+    if copy and _runs_as_nobody(copy, env):
+        return copy
+    pytest.fail(f"no Python {version} that user nobody can run: tried {candidates} and a copy of "
+                f"{sys.base_prefix}; install the distribution's python{version} (Debian: apt-get install "
+                "python3) or build the course venv on an interpreter outside a private folder")
+
+
+def _linked_interpreter_copy(target: Path, env: dict) -> str | None:
+    """The base installation (sys.base_prefix) hard-linked (else copied) to ``target``."""
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    source = Path(sys.base_prefix)
+    if not (source / "bin" / f"python{version}").exists():
+        return None
+    linked = shutil.which("cp") and subprocess.run(["cp", "-al", str(source), str(target)], check=False,
+                                                   capture_output=True).returncode == 0
+    if not linked:
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source, target, symlinks=True, copy_function=_link_or_copy)
+    if (target / "lib").is_dir():  # a pyenv build finds libpython by an absolute RUNPATH
+        env["LD_LIBRARY_PATH"] = str(target / "lib")
+    return str(target / "bin" / f"python{version}")
 
 
 def _link_or_copy(source: str, target: str) -> None:
@@ -114,7 +135,7 @@ def test_grader_suite_passes_as_an_unprivileged_user():
         home.mkdir()
         env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
                "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "NUMBA_CACHE_DIR": str(home / "numba")}
-        python = _readable_interpreter(env)
+        python = _readable_interpreter(env, base)
 
         venv = base / "venv"
         subprocess.run([python, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)

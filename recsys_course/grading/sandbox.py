@@ -169,6 +169,8 @@ def run_in_sandbox(
         "HOME": workdir,
         "LANG": "C.UTF-8",
     }
+    if os.environ.get("LD_LIBRARY_PATH"):  # an interpreter whose libpython lives off the default path
+        env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
     outcomes: dict[int, CallOutcome] = {}
     run = RunOutcome(calls=[])
     process = None
