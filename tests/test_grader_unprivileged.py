@@ -9,7 +9,8 @@ cannot read (a pyenv build under ``/root``, mode 700), and the checkout itself m
 private folder (``mktemp -d``). So the test builds, in a world-readable temporary folder:
 
 * a virtual environment on a Python of the same minor version that ``nobody`` can run (the
-  venv's own base interpreter when it is reachable, else the system's ``python3.X``), whose
+  venv's own base interpreter when it is reachable, else the system's ``python3.X``, else a
+  hard-linked copy of the base installation with ``LD_LIBRARY_PATH`` for its libpython), whose
   ``site-packages`` is a hard-link copy of the course venv's (a copy when linking fails);
 * a copy of the package, the tests and ``pyproject.toml``, owned by ``nobody``;
 
