@@ -390,7 +390,7 @@ def test_screenshots_and_quiz_answer_collapsed(crawl, browser):
     offline = OfflineContext(browser, crawl["origin"])
     try:
         page = offline.new_page("screenshots")
-        for path, name in (("/", "landing.png"), ("/" + NOTEBOOK_02, "notebook_02.png"), ("/" + QUIZ, "quiz.png")):
+        for path, name in (("/docs/index.html", "landing.png"), ("/" + NOTEBOOK_02, "notebook_02.png"), ("/" + QUIZ, "quiz.png")):
             page.goto(crawl["origin"] + path, wait_until="load")
             wait_for_mathjax(page)
             page.screenshot(path=str(ARTIFACTS / name))
