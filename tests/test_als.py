@@ -255,6 +255,7 @@ def test_numba_thread_count_is_restored():
         ("num_threads", -1, ValueError),
         ("dtype", np.int32, TypeError),
         ("dtype", "float16", TypeError),
+        ("dtype", "nonsense", TypeError),  # numpy cannot read it: once trained silently in float64
         ("progress", "yes", TypeError),
         ("random_state", -1, ValueError),
         ("random_state", "seed", TypeError),

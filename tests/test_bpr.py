@@ -252,7 +252,8 @@ def test_progress_bar_runs(sim_split, capsys):
         (dict(early_stopping=0), ValueError, "early_stopping"),
         (dict(num_threads=-1), ValueError, "num_threads"),
         (dict(random_state="seed"), TypeError, "random_state"),
-        (dict(dtype=np.int32), ValueError, "dtype"),
+        (dict(dtype=np.int32), TypeError, "dtype"),  # a bad dtype is a TypeError in every model
+        (dict(dtype="nonsense"), TypeError, "dtype"),  # numpy cannot read it: once trained in float64
         (dict(progress=None), TypeError, "progress"),
         (dict(fast_math=0), TypeError, "fast_math"),
     ],

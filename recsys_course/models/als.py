@@ -38,6 +38,7 @@ from .._validation import (
     check_choice,
     check_csr_counts,
     check_float,
+    check_float_dtype,
     check_index,
     check_int,
     check_random_state,
@@ -108,13 +109,7 @@ class Explanation(NamedTuple):
 
 # --------------------------------------------------------------------------- helpers
 def _check_dtype(dtype: Any) -> np.dtype:
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        resolved = None
-    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {describe(dtype)}")
-    return resolved
+    return check_float_dtype(dtype, "dtype")
 
 
 def _resolve_threads(num_threads: int) -> int:

@@ -71,6 +71,7 @@ from .._validation import (
     check_choice,
     check_csr_counts,
     check_float,
+    check_float_dtype,
     check_int,
     check_random_state,
     describe,
@@ -365,13 +366,7 @@ class BPR(FactorModelBase):
             p["early_stopping"] = None
         else:
             p["early_stopping"] = check_int(self.early_stopping, "early_stopping", minimum=1)
-        try:
-            dtype = np.dtype(self.dtype)
-        except TypeError:
-            dtype = None
-        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {describe(self.dtype)}")
-        p["dtype"] = dtype
+        p["dtype"] = check_float_dtype(self.dtype, "dtype")
         p["random_state"] = check_random_state(self.random_state)
         return p
 
