@@ -75,3 +75,13 @@ def test_confidence_curves_count_axis_has_whole_number_ticks():
     ax = plots.confidence_curves(alpha=40, max_count=20)
     ticks = ax.get_xticks()
     assert len(ticks) >= 3 and np.allclose(ticks, np.round(ticks)), ticks
+
+
+def test_log_scheme_labels_name_the_natural_log_and_epsilon():
+    ax = plots.confidence_curves(alpha=40, epsilon=1.0)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "log: 1 + 40 ln(1 + r)" in labels, labels
+    ax = plots.confidence_curves(alpha=40, epsilon=0.5)
+    assert "log: 1 + 40 ln(1 + r/0.5)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    axes = plots.transform_heatmaps(np.array([[0, 1], [3, 0]]), alpha=10, scheme="log", epsilon=1.0)
+    assert axes[2].get_title() == "confidence c_ui = 1 + 10 ln(1 + r_ui)"

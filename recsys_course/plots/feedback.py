@@ -25,6 +25,11 @@ def _annotated_heatmap(ax, values, title, cmap, labels_x, labels_y, fmt="{:g}"):
     return image
 
 
+def _log_text(count: str, epsilon: float) -> str:
+    """The log scheme's term as the course writes it: natural log, epsilon shown unless it is 1."""
+    return f"ln(1 + {count})" if epsilon == 1.0 else f"ln(1 + {count}/{epsilon:g})"
+
+
 def transform_heatmaps(counts, alpha: float = 40.0, scheme: str = "linear", epsilon: float = 1e-8,
                        users=None, items=None, axes=None):
     """Counts r_ui, preference p_ui and confidence c_ui side by side, numbers in the cells."""
@@ -39,7 +44,7 @@ def transform_heatmaps(counts, alpha: float = 40.0, scheme: str = "linear", epsi
         fig = axes[0].figure
     _annotated_heatmap(axes[0], counts, "counts r_ui", "Greys", items, users)
     _annotated_heatmap(axes[1], preference(counts), "preference p_ui = [r_ui > 0]", "Blues", items, users)
-    label = f"1 + {alpha:g} r_ui" if scheme == "linear" else f"1 + {alpha:g} log(1 + r_ui/{epsilon:g})"
+    label = f"1 + {alpha:g} r_ui" if scheme == "linear" else f"1 + {alpha:g} {_log_text('r_ui', epsilon)}"
     _annotated_heatmap(axes[2], confidence(counts, alpha, scheme, epsilon), f"confidence c_ui = {label}",
                        "Oranges", items, users, fmt="{:.0f}")
     axes[0].set_ylabel("user u")
@@ -56,7 +61,7 @@ def confidence_curves(alpha: float = 40.0, max_count: int = 20, epsilon: float =
     ax = ax or plt.subplots(figsize=(6, 3.6))[1]
     ax.plot(r, confidence(r, alpha, "linear"), marker="o", ms=3, label=f"linear: 1 + {alpha:g} r")
     ax.plot(r, confidence(r, alpha, "log", epsilon), marker="s", ms=3,
-            label=f"log: 1 + {alpha:g} log(1 + r/{epsilon:g})")
+            label=f"log: 1 + {alpha:g} {_log_text('r', epsilon)}")
     ax.axhline(1.0, color="grey", lw=0.8, ls="--")
     ax.annotate("unobserved: c = 1", (0, 1), xytext=(max_count * 0.35, max(2.0, alpha * 0.8)),
                 arrowprops={"arrowstyle": "->", "color": "grey"}, color="grey")
