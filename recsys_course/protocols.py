@@ -329,7 +329,8 @@ def compare_leave_last_out(contenders: Any, dataset: Any, seeds: Any = (0, 1, 2)
     setting is then refitted on ``train`` once per seed and scored on that seed's test step:
     sampled HR/NDCG@k against its negatives and full-ranking HR/NDCG@k against every item
     the user did not have in ``train``. Returns a ``recsys_course.tuning.Comparison`` whose test
-    metrics are ``LEAVE_LAST_OUT_METRICS`` (``.splits`` holds the leave-last-out splits).
+    metrics are ``LEAVE_LAST_OUT_METRICS``; ``.splits`` holds the leave-last-out splits and
+    ``.models[(name, seed index)]`` the refitted models (to look further at their rankings).
     """
     from .tuning import Comparison, expand_grid, grid_search
 
@@ -372,6 +373,7 @@ def compare_leave_last_out(contenders: Any, dataset: Any, seeds: Any = (0, 1, 2)
 
     per_seed: list[dict[str, Any]] = []
     grids = {}
+    models = {}
     for name, (make_model, grid) in checked.items():
         search = grid_search(seeded(make_model, seeds[0]), grid, first.validation_train, first.validation,
                              metric=metric, k=k, scorer=validation_scorer)
@@ -384,8 +386,10 @@ def compare_leave_last_out(contenders: Any, dataset: Any, seeds: Any = (0, 1, 2)
                    "validation": search.best_score, "n_settings": search.n_settings}
             row.update(scores)
             per_seed.append(row)
+            models[(name, index)] = model
     result = Comparison(metric, min(k, first.train.shape[1]), LEAVE_LAST_OUT_METRICS, list(checked), per_seed, grids)
     result.splits = splits
+    result.models = models
     return result
 
 

@@ -116,6 +116,23 @@ def _progress_bar(total: int, enabled: bool, description: str):
 
 
 # --------------------------------------------------------------------- grid search
+def _scored(scorer: Callable, model: Any, metric: str, params: dict[str, Any]) -> dict[str, float]:
+    """``scorer(model)`` checked: a dict of finite-or-NaN numbers that names ``metric``."""
+    result = scorer(model)
+    if not isinstance(result, Mapping) or not result:
+        raise TypeError(f"scorer must return a non-empty dict of metric name -> number, got {describe(result)}")
+    out = {}
+    for name, value in result.items():
+        if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise TypeError(f"scorer must return metric names (strings) with numbers, got {name!r}: {describe(value)}")
+        out[name] = float(value)
+    if metric not in out:
+        raise ValueError(f"metric must be one of the scorer's metrics {list(out)}, got {metric!r} "
+                         f"(setting {_format_params(params)})")
+    return out
+
+
+
 @dataclass
 class GridSearchResult:
     """Every setting of a grid scored on validation, and the best one.
@@ -209,6 +226,7 @@ def grid_search(
     k: int = 10,
     metrics: Any = None,
     progress: bool = False,
+    scorer: Callable[[Any], Mapping[str, float]] | None = None,
 ) -> GridSearchResult:
     """Fit ``make_model(**setting)`` on ``train`` for every setting of ``grid`` and score it on
     ``validation`` (train items excluded from the ranking); pick the best by ``metric``.
@@ -216,6 +234,12 @@ def grid_search(
     ``metrics`` adds more validation metrics to the table (names from ``recsys_course.metrics.METRICS``);
     ``percentile_rank`` is the one where lower is better. There is deliberately no test argument:
     the test split is scored by ``compare`` (or by you) once, after the choice.
+
+    ``scorer``: for a validation protocol of your own (e.g. sampled negatives,
+    ``recsys_course.metrics.sampled_ranking``), a callable ``scorer(fitted_model) -> {name: value}``
+    used instead of ``evaluate(model, train, validation)``; every value it returns goes into the
+    table, ``metric`` must be one of its names (higher is better, except ``percentile_rank``) and
+    ``metrics`` must be None. ``validation`` is then only checked for its shape.
     """
     if not callable(make_model):
         raise TypeError(f"make_model must be a callable returning an unfitted model, got {describe(make_model)}")
@@ -226,7 +250,14 @@ def grid_search(
         raise ValueError(
             f"train and validation must have the same users x items shape, got {train.shape} and {validation.shape}"
         )
-    metric, metrics = _check_metric_names(metric, metrics)
+    if scorer is None:
+        metric, metrics = _check_metric_names(metric, metrics)
+    elif not callable(scorer):
+        raise TypeError(f"scorer must be None or a callable scorer(model) -> dict of metrics, got {describe(scorer)}")
+    elif metrics is not None:
+        raise ValueError(f"metrics must be None when a scorer is given (the scorer names the metrics), got {metrics!r}")
+    elif not isinstance(metric, str):
+        raise TypeError(f"metric must be the name of one of the scorer's metrics, got {describe(metric)}")
     k = check_int(k, "k", minimum=1)
     progress = check_bool(progress, "progress")
     names = list(dict.fromkeys(key for setting in settings for key in setting))
@@ -236,7 +267,11 @@ def grid_search(
     try:
         for index, params in enumerate(settings):
             model = _make(make_model, params, "the grid search").fit(train)
-            result = evaluate(model, train, validation, k=k, metrics=metrics)
+            if scorer is None:
+                result = evaluate(model, train, validation, k=k, metrics=metrics)
+            else:
+                result = _scored(scorer, model, metric, params)
+                metrics = tuple(result)
             row = {name: params.get(name) for name in names}
             row.update({name: float(result[name]) for name in metrics})
             rows.append(row)

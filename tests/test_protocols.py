@@ -218,3 +218,100 @@ def test_block_sampler_is_uniform_over_unrated_items():
     for negatives in (split.test_negatives, split.validation_negatives):
         assert all(len(set(row)) == 20 for row in negatives.tolist())
     assert not np.array_equal(split.test_negatives, split.validation_negatives)
+
+
+# ------------------------------------------------ sampled vs full (Krichene & Rendle)
+class FixedScores:
+    def __init__(self, scores):
+        self.scores = np.asarray(scores, dtype=float)
+        self.n_users, self.n_items = self.scores.shape
+
+    def score(self, users):
+        return self.scores[np.asarray(users)]
+
+
+def test_full_ranks_against_brute_force():
+    from recsys_course.protocols import full_ranks
+
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 5, size=(8, 12)).astype(float)  # ties on purpose
+    train = sp.csr_matrix((rng.random((8, 12)) < 0.3).astype(float))
+    users = np.array([0, 1, 2, 3, 4, 5, 6, 7, 0])
+    items = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9])
+    got = full_ranks(FixedScores(scores), train, users, items, chunk_size=3)
+    dense = train.toarray()
+    for j, (u, t) in enumerate(zip(users, items)):
+        others = [i for i in range(12) if i != t and dense[u, i] == 0]
+        assert got[j] == sum(scores[u, i] >= scores[u, t] for i in others)
+    with pytest.raises(ValueError, match="users and items must be non-empty and of one length"):
+        full_ranks(FixedScores(scores), train, [0, 1], [1])
+    with pytest.raises(ValueError, match="items must hold indices in \\[0, 11\\]"):
+        full_ranks(FixedScores(scores), train, [0], [12])
+    with pytest.raises(TypeError, match="model must have a score"):
+        full_ranks(None, train, [0], [1])
+
+
+def test_sampled_hit_probability_matches_simulation_and_edges():
+    from recsys_course.protocols import sampled_hit_probability
+
+    # edges: fewer than k items above -> always a hit; all others above -> never (negatives >= k)
+    assert sampled_hit_probability(np.array([0, 9]), 500, negatives=100, k=10).tolist() == [1.0, 1.0]
+    assert sampled_hit_probability(np.array([499]), 500, negatives=100, k=10)[0] == 0.0
+    # simulation: draw 100 of the 999 others, count those above the target
+    rng = np.random.default_rng(1)
+    for rank in (20, 90, 200):
+        above = np.arange(999) < rank
+        hits = np.mean([above[rng.choice(999, 100, replace=False)].sum() < 10 for _ in range(4000)])
+        assert abs(hits - sampled_hit_probability(np.array([rank]), 1000)[0]) < 0.03
+    with pytest.raises(ValueError, match="full_rank must hold counts >= 0"):
+        sampled_hit_probability(np.array([-1]), 1000)
+    with pytest.raises(ValueError, match="n_candidates must exceed negatives"):
+        sampled_hit_probability(np.array([1]), 50, negatives=100)
+    with pytest.raises(TypeError, match="full_rank must hold integers"):
+        sampled_hit_probability(np.array([1.5]), 1000)
+
+
+def test_compare_leave_last_out_tunes_on_validation_and_scores_every_seed():
+    from recsys_course.models import ImplicitALS, Popularity
+    from recsys_course.protocols import LEAVE_LAST_OUT_METRICS, compare_leave_last_out
+
+    rng = np.random.default_rng(2)
+    n_users, n_items = 60, 40
+    users = np.repeat(np.arange(n_users), 12)
+    items = np.concatenate([rng.choice(n_items, 12, replace=False, p=np.linspace(2, 1, n_items) / np.linspace(2, 1, n_items).sum())
+                            for _ in range(n_users)])
+    times = np.tile(np.arange(12.0), n_users)
+    ds = make_dataset(users, items, times, n_items=n_items)
+    calls = []
+
+    def make_als(**params):
+        calls.append(params)
+        return ImplicitALS(iterations=3, progress=False, dtype=np.float64, **params)
+
+    contenders = {
+        "popularity": (lambda random_state: Popularity(), [{}]),
+        "als": (make_als, {"factors": [2, 4], "regularization": [0.1]}),
+    }
+    result = compare_leave_last_out(contenders, ds, seeds=(3, 5), negatives=10, k=5)
+    assert result.test_metrics == LEAVE_LAST_OUT_METRICS
+    assert [len(result.splits), result.n_seeds] == [2, 2]
+    # two settings tuned with the first seed, then one refit per seed with that seed
+    assert [c["random_state"] for c in calls] == [3, 3, 3, 5]
+    grid = result.grid("als", 0)
+    assert grid.n_settings == 2 and set(LEAVE_LAST_OUT_METRICS) <= set(grid.rows[0])
+    best = result.chosen("als")[0]
+    assert best == grid.best_params
+    # the test numbers are the sampled metrics of the refitted model on each seed's negatives
+    from recsys_course.metrics import sampled_ranking
+
+    split = result.splits[1]
+    refit = ImplicitALS(iterations=3, progress=False, dtype=np.float64, random_state=5, **best).fit(split.train)
+    expected = sampled_ranking(refit, split.users, split.test_items, split.test_negatives, k=5)
+    row = [r for r in result.per_seed if r["contender"] == "als" and r["seed"] == 1][0]
+    assert row["ndcg"] == pytest.approx(expected["ndcg"]) and row["hit_rate"] == pytest.approx(expected["hit_rate"])
+    with pytest.raises(ValueError, match="same tuning budget"):
+        compare_leave_last_out({"a": (make_als, {"factors": [2, 3]}), "b": (make_als, {"factors": [2, 3, 4]})}, ds)
+    with pytest.raises(ValueError, match="metric must be 'hit_rate' or 'ndcg'"):
+        compare_leave_last_out(contenders, ds, metric="auc")
+    with pytest.raises(ValueError, match="no repeats"):
+        compare_leave_last_out(contenders, ds, seeds=(1, 1))
