@@ -333,3 +333,16 @@ def test_verified_negatives_and_missed_steps_with_strata():
 def test_bad_schedule_parameters_are_named(kwargs, error, words):
     with pytest.raises(error, match=words):
         BPR(schedule=kwargs.pop("schedule", "strata"), **kwargs).fit(small_counts())
+
+
+def test_more_blocks_than_users_works_but_not_more_than_half_the_items():
+    counts = small_counts(7, n_users=6, n_items=16, density=0.4)
+    kwargs = dict(factors=3, epochs=2, schedule="strata", blocks=8, random_state=1)
+    one = BPR(num_threads=1, **kwargs).fit(counts)  # 8 user blocks for 6 users: some are empty
+    two = BPR(num_threads=2, **kwargs).fit(counts)
+    assert _fingerprint(one) == _fingerprint(two)
+    assert sum(one.history["samples"]) + sum(one.history["missed"]) == 2 * counts.nnz
+    with pytest.raises(ValueError, match=r"blocks=9 is too many for 16 items.*blocks <= 8"):
+        BPR(**{**kwargs, "blocks": 9}).fit(counts)
+    # hogwild ignores blocks
+    BPR(factors=3, epochs=1, blocks=9, random_state=1, num_threads=1).fit(counts)

@@ -273,7 +273,8 @@ class BPR(FactorModelBase):
     blocks : number of user and of item blocks B for ``schedule="strata"`` (an epoch is B
         sub-epochs of B parallel blocks); fixed, never derived from the thread count, so the
         model does not depend on it. More blocks balance threads better but draw each
-        step's negatives from a smaller share (1 / B) of the catalogue. Ignored by
+        step's negatives from a smaller share (1 / B) of the catalogue; at most half the
+        number of items (a block needs two items to offer a negative). Ignored by
         ``"hogwild"``.
     progress : show a tqdm bar over epochs.
     dtype : float32 (default, faster) or float64 factors.
@@ -390,6 +391,12 @@ class BPR(FactorModelBase):
                 )
         rng = p["random_state"]
         n_users, n_items = counts.shape
+        if p["schedule"] == "strata" and p["blocks"] > max(1, n_items // 2):
+            raise ValueError(
+                f"blocks={p['blocks']} is too many for {n_items} items: schedule='strata' draws "
+                f"negatives inside an item block, so every block needs two items or more "
+                f"(blocks <= {max(1, n_items // 2)})"
+            )
         f = p["factors"]
         scale = p["init_scale"] / np.sqrt(f)
         user_factors = rng.normal(0.0, scale, size=(n_users, f)).astype(p["dtype"])
