@@ -340,7 +340,10 @@ def simulate_recipe_app(
     """Views, expanded ingredient lists and saves generated from hidden tastes.
 
     Each user likes a ``like_fraction`` of recipes (a low-rank taste model) and is shown
-    a popularity-biased ``exposure_fraction`` of them. A shown recipe is viewed with
+    recipe i with probability ``min(1, exposure_fraction * activity_u * popularity_i)``
+    (activity and a Zipf-like popularity, each of mean 1): ``exposure_fraction`` is the mean
+    show probability before clipping at 1, and since the popular head clips, about 12-13% of
+    the cells are shown with the defaults (``exposure.mean()``). A shown recipe is viewed with
     probability ``p_view[0]`` if liked, ``p_view[1]`` if not (1 + Poisson(``repeat_views``)
     views); a viewed one is expanded with ``p_expand``; an expanded one saved with
     ``p_save``. Views say little about taste, saves a lot: with the defaults under a third

@@ -36,3 +36,12 @@ def test_with_a_popularity_bias_the_head_clips_and_the_share_follows_the_clipped
 def test_defaults_show_about_a_sixth_of_the_cells_not_the_fraction():
     shares = [simulate(random_state=seed).exposure.mean() for seed in range(3)]
     assert all(0.15 < s < 0.19 for s in shares), shares
+
+
+def test_recipe_app_exposure_fraction_is_the_same_scale_before_clipping():
+    from recsys_course.blending import simulate_recipe_app
+    shares = [simulate_recipe_app(random_state=seed).exposure.mean() for seed in range(3)]
+    assert all(0.11 < s < 0.14 for s in shares), shares  # below exposure_fraction = 0.15: the head clips
+    flat = simulate_recipe_app(n_users=300, n_items=200, exposure_fraction=0.01, random_state=0)
+    # so small a scale that nothing clips: the share shown is the fraction itself
+    assert flat.exposure.mean() == pytest.approx(0.01, abs=0.002)
