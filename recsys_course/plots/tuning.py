@@ -42,9 +42,11 @@ def comparison_bars(comparison: Any, metric: str | None = None, ax=None, title: 
         offsets = np.linspace(-0.15, 0.15, values.size) if values.size > 1 else np.zeros(1)
         ax.scatter(position + offsets, values, color="#08519c", s=14, zorder=3,
                    label="one split" if position == 0 else None)
-    for position, mean in zip(positions, means):
-        ax.annotate(f"{mean:.3f}", (position, mean), textcoords="offset points", xytext=(0, 4),
-                    ha="left", fontsize=8)
+    for position, name, mean, std in zip(positions, names, means, stds):
+        top = max(mean + std, float(comparison.values(name, metric).max()))  # above the bar and its dots
+        ax.annotate(f"{mean:.3f}", (position, top), textcoords="offset points", xytext=(0, 4),
+                    ha="center", va="bottom", fontsize=8)
+    ax.margins(y=0.12)
     ax.set_xticks(positions, names)
     ax.set_ylabel(f"test {_label(metric, comparison.k)} (higher is better)" if metric != "percentile_rank"
                   else f"test {_label(metric, comparison.k)} (lower is better)")
