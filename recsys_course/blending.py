@@ -582,8 +582,9 @@ def merge_comparisons(*comparisons: Any):
 
     For a contender that needs another's choices (a blend of tuned models is tuned after
     them): its table, ``difference`` and figures then sit beside the others'. The
-    comparisons must share the selection metric, k, test metrics and number of splits, and
-    name different contenders.
+    comparisons must share the selection metric, k, test metrics and number of splits, name
+    different contenders, and give every contender with more than one setting the same number
+    of settings (the rule of ``compare``).
     """
     from dataclasses import replace
 
@@ -607,6 +608,13 @@ def merge_comparisons(*comparisons: Any):
         if clash:
             raise ValueError(f"comparisons[{index}] must name new contenders, got {clash} again")
         names += list(other.contenders)
+    # the merged table must keep compare's rule: every contender with settings tried as many
+    budgets = {row["contender"]: row["n_settings"] for c in comparisons for row in c.per_seed
+               if row["n_settings"] > 1}
+    if len(set(budgets.values())) > 1:
+        listing = ", ".join(f"{name}: {size}" for name, size in budgets.items())
+        raise ValueError("comparisons must give every contender with hyperparameters the same tuning budget "
+                         f"(number of settings), got {listing}")
     return replace(first, contenders=names,
                    per_seed=[row for c in comparisons for row in c.per_seed],
                    grids={key: grid for c in comparisons for key, grid in c.grids.items()})

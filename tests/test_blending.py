@@ -390,6 +390,26 @@ def test_merge_comparisons_puts_a_later_contender_beside_the_others():
         merge_comparisons(first, "second")
 
 
+def test_merge_comparisons_keeps_the_same_tuning_budget():
+    from recsys_course.models import Popularity
+    from recsys_course.tuning import compare, repeated_splits
+
+    rng = np.random.default_rng(9)
+    counts = sp.csr_matrix((rng.random((60, 30)) < 0.25).astype(float))
+    splits = repeated_splits(counts, n_seeds=2, seed=0)
+
+    def make(level):
+        return Popularity()
+
+    two = compare({"two": (make, {"level": [0, 1]})}, splits)
+    three = compare({"three": (make, {"level": [0, 1, 2]})}, splits)
+    also_two = compare({"also two": (make, {"level": [5, 6]}), "fixed": (lambda: Popularity(), [{}])}, splits)
+    merged = merge_comparisons(two, also_two)
+    assert merged.contenders == ["two", "also two", "fixed"]
+    with pytest.raises(ValueError, match=r"same tuning budget.*two: 2.*three: 3"):
+        merge_comparisons(two, three)
+
+
 def test_recipe_split_keeps_truth_out_of_training_and_users_apart():
     log = simulate_recipe_app(n_users=120, n_items=80, random_state=3)
     split = recipe_split(log, test_fraction=0.2, validation_users=0.5, random_state=0)
