@@ -165,3 +165,17 @@ def test_weighting_comparison_draws_means_spread_and_one_dot_per_seed():
         plots.weighting_comparison({"a": {"NDCG@10": 0.5, "AUC": 0.6}, "b": {"NDCG@10": 0.4}})
     with pytest.raises(ValueError, match="finite"):
         plots.weighting_comparison({"a": {"x": [np.nan]}})
+
+
+def test_weighting_comparison_labels_wrap_outside_parentheses_and_sit_above_the_dots():
+    # a seed far above the mean + std: its dot must not cover the mean's label
+    results = {"equal-weight zeros (c = 1)": {"NDCG@10": [0.1, 0.1, 0.1, 0.1, 0.5]},
+               "dropping the zeros": {"NDCG@10": [0.2, 0.2, 0.2, 0.2, 0.2]}}
+    ax = plots.weighting_comparison(results)[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks[0] == "equal-weight\nzeros (c = 1)"            # "(c = 1)" is never split
+    assert all(line.count("(") == line.count(")") for t in ticks for line in t.split("\n"))
+    label_y = {a.get_text(): a.xy[1] for a in ax.texts}
+    values = np.array(results["equal-weight zeros (c = 1)"]["NDCG@10"])
+    assert label_y[f"{values.mean():.3f}"] >= values.max()      # above the highest dot, not the error bar
+    assert ax.get_ylim()[1] > values.max()

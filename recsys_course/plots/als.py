@@ -19,6 +19,17 @@ __all__ = [
 ]
 
 
+def _wrap_label(text: str, width: int = 14) -> str:
+    """Wrap a tick label at spaces, never inside parentheses: "equal-weight zeros (c = 1)"
+    becomes "equal-weight" / "zeros (c = 1)", not "zeros (c =" / "1)"."""
+    depth, chars = 0, []
+    for ch in str(text):
+        depth += (ch == "(") - (ch == ")")
+        chars.append("\u00a0" if ch == " " and depth > 0 else ch)
+    wrapped = textwrap.fill("".join(chars), width, break_long_words=False, break_on_hyphens=False)
+    return wrapped.replace("\u00a0", " ")
+
+
 def _check_mapping(values: Any, name: str) -> Mapping:
     if not isinstance(values, Mapping) or not values:
         raise TypeError(f"{name} must be a non-empty dict, got {type(values).__name__}")
@@ -159,15 +170,17 @@ def weighting_comparison(results: Mapping[str, Mapping[str, Any]],
             values = table[m, metric]
             if values.size > 1:
                 ax.scatter(x + np.linspace(-0.15, 0.15, values.size), values, color="black", s=10, zorder=3)
-        for x, (v, sd) in enumerate(zip(means, stds)):
-            ax.annotate(f"{v:.3f}", (x, v + sd), textcoords="offset points", xytext=(0, 3), ha="center",
+        for x, (m, v, sd) in enumerate(zip(models, means, stds)):
+            top = max(v + sd, float(table[m, metric].max()))  # above the error bar and every dot
+            ax.annotate(f"{v:.3f}", (x, top), textcoords="offset points", xytext=(0, 3), ha="center",
                         va="bottom", fontsize=8)
-        ax.set_xticks(range(len(models)), [textwrap.fill(m, 12) for m in models], fontsize=8)
+        ax.set_xticks(range(len(models)), [_wrap_label(m) for m in models], fontsize=8)
         ax.set_ylabel(metric)
         ax.set_xlabel("model")
         ax.set_title(metric + (" (bars: mean ± 1 std over seeds; dots: one seed each)" if spread else ""),
                      fontsize=10)
-        ax.set_ylim(0, max(float(np.max(means + stds)) * 1.15, 1e-9))
+        tops = [max(v + sd, float(table[m, metric].max())) for m, v, sd in zip(models, means, stds)]
+        ax.set_ylim(0, max(max(tops) * 1.15, 1e-9))
     axes[0].figure.suptitle(title)
     axes[0].figure.tight_layout()
     return axes
