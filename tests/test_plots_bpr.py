@@ -86,3 +86,29 @@ def test_metric_sweep_checks_its_input():
         plots.metric_sweep({"toy": result}, "size", metrics=("ndcg", "recall"))
     with pytest.raises(TypeError, match="metrics"):
         plots.metric_sweep({"toy": result}, "size", metrics="ndcg")
+
+
+def test_negative_sampling_bars_legend_covers_no_bar():
+    reports = {"uniform": {"training_positive": 0.0, "liked": 0.192, "liked_unseen": 0.171},
+               "popularity": {"training_positive": 0.0, "liked": 0.176, "liked_unseen": 0.126},
+               "uniform, unverified": {"training_positive": 0.033, "liked": 0.217, "liked_unseen": 0.167},
+               "popularity, unverified": {"training_positive": 0.072, "liked": 0.230, "liked_unseen": 0.118}}
+    ax = plots.negative_sampling_bars(reports)
+    assert _labelled(ax)
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend_box = ax.get_legend().get_window_extent(renderer)
+    bars = [patch for patch in ax.patches]
+    assert len(bars) == 12
+    assert [bar.get_height() for bar in bars[4:8]] == pytest.approx([19.2, 17.6, 21.7, 23.0])
+    for bar in bars:
+        assert not legend_box.overlaps(bar.get_window_extent(renderer)), bar
+    # the two-word sampler names break at the comma, one tick label per sampler
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "uniform", "popularity", "uniform,\nunverified", "popularity,\nunverified"]
+
+
+def test_negative_sampling_bars_rejects_a_report_without_a_key():
+    with pytest.raises(ValueError, match="lacks"):
+        plots.negative_sampling_bars({"uniform": {"liked": 0.2}})

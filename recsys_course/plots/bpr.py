@@ -91,10 +91,16 @@ def negative_sampling_bars(reports: Mapping[str, Mapping[str, float]],
             if np.isfinite(value):
                 ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{value:.1f}",
                         ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(x, names)
+    # long sampler names break after their comma so neighbouring tick labels do not run together
+    ax.set_xticks(x, [str(n).replace(", ", ",\n") for n in names])
+    ax.set_xlabel("negative sampler")
     ax.set_ylabel("share of sampled negatives (%)")
     ax.set_title(title)
-    ax.legend(title="the sampled item is ...")
+    # headroom above the tallest bar, where the legend sits in one row without covering a bar
+    tallest = max([100.0 * reports[n][k] for n in names for k in keys
+                   if np.isfinite(reports[n][k])], default=0.0)
+    ax.set_ylim(0.0, 1.5 * tallest if tallest > 0 else 1.0)
+    ax.legend(title="the sampled item is ...", loc="upper center", ncols=len(keys), fontsize=9)
     return ax
 
 
