@@ -41,19 +41,22 @@ probability proportional to n_i ** popularity_exponent, n_i its number of users)
 ``verify_negatives`` a draw the user did interact with is redrawn (at most ``max_draws``
 draws); without it, some "negatives" are positives of the training data.
 
-Two parallel schedules. ``schedule="hogwild"`` (the default) is lock-free: ``num_threads``
-random streams update the shared factors at the same time, so only ``num_threads=1`` gives
-bit-for-bit the same model from a seed. ``schedule="strata"`` is DSGD-style stratified SGD
-(Gemulla et al. 2011): each epoch users and items are cut at random into ``blocks`` blocks
-(users with about equal numbers of interactions per block, items in about equal numbers) and
-the epoch runs in ``blocks`` sub-epochs; in sub-epoch s, user block b trains on its pairs with
-item block (b + s) mod ``blocks``, all b in parallel. No two parallel blocks share a user or an
-item row, because the negatives of a block are drawn from its own item block, and each block
-draws from its own counter-based random stream, so a seed gives the same bits for any
-``num_threads``. The price is in the negatives: a step contrasts its positive i only with items
-of i's block (for uniform sampling, uniform over that block; for popularity sampling, the
-weights renormalised to the block). Over an epoch every item block is visited, and the random
-cut changes every epoch, so over epochs every pair of items gets contrasted.
+Two parallel schedules. ``schedule="hogwild"`` (the default) is lock-free (Niu et al. 2011):
+``num_threads`` random streams update the shared factors at the same time, so only
+``num_threads=1`` gives bit-for-bit the same model from a seed. ``schedule="strata"`` is
+DSGD-style stratified SGD (Gemulla et al. 2011): each epoch users and items are cut at random
+into ``blocks`` blocks (users with about equal numbers of interactions per block, items in
+about equal numbers) and the epoch runs in ``blocks`` sub-epochs; in sub-epoch s, user block b
+trains on its pairs with item block (b + s) mod ``blocks``, all b in parallel. A stratum gets
+as many steps as it holds pairs, each on a pair of the stratum drawn with replacement, so an
+epoch still takes one step per stored pair, and a pair can only come up in the sub-epoch that
+meets its item block. No two parallel blocks share a user or an item row, because the
+negatives of a block are drawn from its own item block, and each block draws from its own
+counter-based random stream, so a seed gives the same bits for any ``num_threads``. The price
+is in the negatives: a step contrasts its positive i only with items of i's block (for uniform
+sampling, uniform over that block; for popularity sampling, the weights renormalised to the
+block). Over an epoch every item block is visited, and the random cut changes every epoch, so
+over epochs every pair of items gets contrasted.
 """
 
 from __future__ import annotations
