@@ -66,5 +66,5 @@ def hit_probability_curve(ranks: Any, n_candidates: Any, negatives: int = 100, k
     handles = ax.get_legend_handles_labels()
     extra = right.get_legend_handles_labels()
     ax.legend(handles[0] + extra[0], handles[1] + extra[1], fontsize=8, loc="upper left")
-    ax.set_title(title or f"A sampled hit@{k} is a soft threshold far below the top {k}")
+    ax.set_title(title or f"A sampled hit@{k} reaches far down the full ranking, not just its top {k}")
     return ax
