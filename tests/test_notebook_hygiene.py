@@ -14,6 +14,7 @@ EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
 EXPECTED = [
     "01_explicit_vs_implicit", "02_preference_and_confidence", "03_implicit_als_with_numba",
     "04_bpr_and_negative_sampling", "05_choosing_and_blending", "06_quiz", "07_scaling_out_with_spark",
+    "08_reproducing_published_results",
 ]
 KNOWN_MARKERS = {"NBVAL_IGNORE_OUTPUT", "NBVAL_CHECK_OUTPUT", "NBVAL_SKIP", "NBVAL_RAISES_EXCEPTION"}
 
