@@ -283,5 +283,9 @@ def test_quiz_coverage_figure():
         label = ax.get_yticklabels()[round(bar.get_y() + bar.get_height() / 2)].get_text()
         widths[label] = widths.get(label, 0) + bar.get_width()
     assert sum(widths.values()) == 21
+    fig.canvas.draw()
+    legend_box = ax.get_legend().get_window_extent()
+    covered = [bar for bar in ax.patches if bar.get_width() > 0 and bar.get_window_extent().overlaps(legend_box)]
+    assert not covered, f"the legend covers {len(covered)} bar(s)"
     with pytest.raises(TypeError, match="recsys_course.quiz.Quiz"):
         plots.quiz_coverage("not a quiz")

@@ -42,6 +42,7 @@ def quiz_coverage(quiz=None, ax=None):
     ax.set_xlabel("questions (count)")
     ax.set_title(f"What the quiz covers: {len(quiz)} questions by learning goal and type")
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(loc="lower right", frameon=False)
+    # beside the axes, not inside them: inside, it covered the longest bars
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return fig
