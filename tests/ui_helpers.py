@@ -224,10 +224,11 @@ COURSE_MAP = {
     "01_explicit_vs_implicit.ipynb": ("plots.zero_reasons_bar", False, "01_missing_data.png"),
     "02_preference_and_confidence.ipynb": ("widgets.alpha_explorer(", True, "02_alpha_explorer.png"),
     "03_implicit_als_with_numba.ipynb": ("plots.weighting_comparison", False, "03_confidence_weighting.png"),
-    "04_bpr_and_negative_sampling.ipynb": ("plots.model_comparison", False, "04_als_vs_bpr.png"),
+    "04_bpr_and_negative_sampling.ipynb": ("comparison_bars(comparison, metric=metric", False, "04_als_vs_bpr.png"),
     "05_choosing_and_blending.ipynb": ("plots.metric_panels(results", False, "05_explicit_vs_implicit_blends.png"),
     "06_quiz.ipynb": ("quiz.show()", True, "06_quiz.png"),
     "07_scaling_out_with_spark.ipynb": ("plots.metric_panels(table", False, "07_numba_vs_spark.png"),
+    "08_reproducing_published_results.ipynb": ("sampled_vs_full(comparison", False, "08_sampled_vs_full.png"),
 }
 
 
