@@ -70,6 +70,21 @@ _CHUNK_BYTES = 256 * 2**20  # default size of one chunk of scores in evaluate()
 
 
 # --------------------------------------------------------------------------- inputs
+def check_metric_names(metrics: Any, name: str = "metrics") -> tuple[str, ...]:
+    """A non-empty tuple of names from ``METRICS`` (one name alone is allowed too)."""
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    try:
+        metrics = tuple(metrics)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of metric names, got {describe(metrics)}") from None
+    if not metrics:
+        raise ValueError(f"{name} must name at least one of {', '.join(METRICS)}")
+    for metric in metrics:
+        check_choice(metric, name, METRICS)
+    return metrics
+
+
 def _check_test_train(test: Any, train: Any) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Validated CSR test and train (train may be None -> empty); test minus train items."""
     test = check_csr_counts(test, "test")
@@ -366,18 +381,7 @@ def evaluate(
                 f"test has {expected} {attr[2:]} but the model was fitted on {size}: "
                 "train, test and model must share one users x items layout"
             )
-    if metrics is None:
-        metrics = METRICS
-    if isinstance(metrics, str):
-        metrics = (metrics,)
-    try:
-        metrics = tuple(metrics)
-    except TypeError:
-        raise TypeError(f"metrics must be a sequence of metric names, got {describe(metrics)}") from None
-    if not metrics:
-        raise ValueError(f"metrics must name at least one of {', '.join(METRICS)}")
-    for name in metrics:
-        check_choice(name, "metrics", METRICS)
+    metrics = check_metric_names(METRICS if metrics is None else metrics)
     k = min(check_int(k, "k", minimum=1), n_items)
     if chunk_size is None:
         # few, large chunks: every chunk is one BLAS call then one parallel region, and the

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 from ._validation import check_bool, check_choice, check_csr_counts, check_int, describe
 from .data.split import ThreeWaySplit, train_validation_test_split
-from .metrics import METRICS, evaluate
+from .metrics import METRICS, check_metric_names, evaluate
 
 __all__ = ["Comparison", "GridSearchResult", "compare", "expand_grid", "grid_search", "repeated_splits"]
 
@@ -78,16 +78,7 @@ def _format_params(params: Mapping[str, Any]) -> str:
 
 def _check_metric_names(metric: Any, metrics: Any) -> tuple[str, tuple[str, ...]]:
     metric = check_choice(metric, "metric", METRICS)
-    if metrics is None:
-        metrics = (metric,)
-    elif isinstance(metrics, str):
-        metrics = (metrics,)
-    try:
-        metrics = tuple(metrics)
-    except TypeError:
-        raise TypeError(f"metrics must be a sequence of metric names, got {describe(metrics)}") from None
-    for name in metrics:
-        check_choice(name, "metrics", METRICS)
+    metrics = (metric,) if metrics is None else check_metric_names(metrics)
     if metric not in metrics:
         metrics = (metric,) + metrics
     return metric, metrics
