@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from ui_helpers import CHROMIUM_ARGS, REPO, find_chromium
+from ui_helpers import REPO
 
 pytestmark = pytest.mark.book
 
@@ -196,24 +196,7 @@ def server(site):
     httpd.server_close()
 
 
-@pytest.fixture(scope="session")
-def chromium_path():
-    path = find_chromium()
-    if path is None:
-        reason = "chromium is not installed: `make browser` (apt-get install chromium) installs it"
-        if os.environ.get("CI"):
-            pytest.fail(reason + " -- and CI is set, so the browser test must run", pytrace=False)
-        pytest.skip(reason)
-    return path
-
-
-@pytest.fixture(scope="session")
-def browser(chromium_path):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
-    with sync_api.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+# chromium_path and browser: one session-wide browser, in tests/conftest.py
 
 
 class OfflineContext:
