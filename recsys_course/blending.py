@@ -204,7 +204,19 @@ def _check_inner_model(model: Any, owner: str) -> None:
         raise TypeError(f"{owner} model must be an unfitted recommender with fit and score, got {describe(model)}")
 
 
-class RatingsAsCounts(RecommenderBase):
+class _Wrapper(RecommenderBase):
+    """A recommender fitted through ``self.model`` on a transformed matrix: scores and similar
+    items are the inner model's."""
+
+    def _score_rows(self, users: np.ndarray) -> np.ndarray:
+        return self.model.score(users)
+
+    def similar_items(self, item: Any, k: int = 10):
+        self._check_fitted()
+        return self.model.similar_items(item, k)
+
+
+class RatingsAsCounts(_Wrapper):
     """``model`` fitted on ``ratings_to_counts(ratings, weights)``: stars read as implicit counts.
 
     ``fit(ratings)`` keeps every rated pair as "seen" (for ``filter_seen``), maps the stars
@@ -231,15 +243,8 @@ class RatingsAsCounts(RecommenderBase):
         self._fitted = True
         return self
 
-    def _score_rows(self, users: np.ndarray) -> np.ndarray:
-        return self.model.score(users)
 
-    def similar_items(self, item: Any, k: int = 10):
-        self._check_fitted()
-        return self.model.similar_items(item, k)
-
-
-class WeightedSignals(RecommenderBase):
+class WeightedSignals(_Wrapper):
     """``model`` fitted on several behaviour logs, weighted and restricted to given pairs.
 
     ``signals`` maps names (views, expanded, saves) to aligned count matrices; ``weights``
@@ -277,13 +282,6 @@ class WeightedSignals(RecommenderBase):
         self._remember_training(pairs, "pairs")
         self._fitted = True
         return self
-
-    def _score_rows(self, users: np.ndarray) -> np.ndarray:
-        return self.model.score(users)
-
-    def similar_items(self, item: Any, k: int = 10):
-        self._check_fitted()
-        return self.model.similar_items(item, k)
 
 
 # ---------------------------------------------------------------- the recipe app
