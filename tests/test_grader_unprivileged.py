@@ -148,13 +148,17 @@ def test_grader_suite_passes_as_an_unprivileged_user():
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
         shutil.copytree(ROOT / "recsys_course", source / "recsys_course", ignore=ignore)
         shutil.copytree(ROOT / "tests", source / "tests", ignore=ignore)
+        shutil.copytree(ROOT / "exercises", source / "exercises", ignore=ignore)
         shutil.copy2(ROOT / "pyproject.toml", source / "pyproject.toml")
         _chown_tree(home, NOBODY)
         _chown_tree(source, NOBODY)
 
         command = _as_nobody([str(venv / "bin" / "python"), "-m", "pytest", *GRADER_TESTS, "-x", "-q",
                               "-p", "no:cacheprovider", "--timeout=900", "--tb=short"])
-        done = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True, timeout=1800,
+        # the copy, not the course venv's editable install, for the tests' own subprocesses too: that
+        # install points at the checkout, which nobody may not read (a clone in a mode-700 folder)
+        nested_env = dict(env, PYTHONPATH=str(source))
+        done = subprocess.run(command, cwd=source, env=nested_env, capture_output=True, text=True, timeout=1800,
                               check=False)
         report = (done.stdout + done.stderr)[-6000:]
         assert done.returncode == 0, f"the grader tests failed as user nobody:\n{report}"
