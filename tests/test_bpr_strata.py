@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys_course.data import simulate, train_test_split
 from recsys_course.metrics import evaluate
 from recsys_course.models import BPR
 from recsys_course.models._bpr_kernels import (
@@ -23,22 +22,9 @@ from recsys_course.models._bpr_kernels import (
     build_bitset,
 )
 from recsys_course.models.bpr import _popularity_weights, _strata, _structure
+from test_bpr import sim_split, small_counts  # noqa: F401  (the data the Hogwild tests use too)
 
 MASK = (1 << 64) - 1
-
-
-def small_counts(seed=0, n_users=30, n_items=20, density=0.25):
-    rng = np.random.default_rng(seed)
-    dense = (rng.random((n_users, n_items)) < density) * rng.integers(1, 4, (n_users, n_items))
-    dense[:, 0] = np.maximum(dense[:, 0], 1)  # nobody is empty
-    return sp.csr_matrix(dense.astype(float))
-
-
-@pytest.fixture(scope="module")
-def sim_split():
-    sim = simulate(n_users=300, n_items=120, random_state=0)
-    train, test = train_test_split(sim.counts, test_fraction=0.2, random_state=0)
-    return sim, train, test
 
 
 # ------------------------------------------------ a pure-Python splitmix64, as the kernels
