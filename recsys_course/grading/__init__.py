@@ -22,20 +22,5 @@ A submission that imports or reads the course's implementation, or writes on the
 channel itself, scores zero.
 """
 
-from .grader import (
-    CheckResult,
-    SubmissionError,
-    SubmissionResult,
-    grade_paths,
-    grade_submission,
-    read_cells,
-)
-
-__all__ = [
-    "CheckResult",
-    "SubmissionError",
-    "SubmissionResult",
-    "grade_paths",
-    "grade_submission",
-    "read_cells",
-]
+from .grader import *  # noqa: F401,F403  (the grader's public names, listed once in grader.__all__)
+from .grader import __all__  # noqa: F401
