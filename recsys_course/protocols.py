@@ -330,7 +330,8 @@ def compare_leave_last_out(contenders: Any, dataset: Any, seeds: Any = (0, 1, 2)
     sampled HR/NDCG@k against its negatives and full-ranking HR/NDCG@k against every item
     the user did not have in ``train``. Returns a ``recsys_course.tuning.Comparison`` whose test
     metrics are ``LEAVE_LAST_OUT_METRICS``; ``.splits`` holds the leave-last-out splits and
-    ``.models[(name, seed index)]`` the refitted models (to look further at their rankings).
+    ``.models[(name, seed index)]`` the refitted models (to look further at their rankings), and
+    ``.repeat`` is ``"seed"`` (what ``plots.tuning.comparison_bars`` calls one repetition).
     """
     from .tuning import Comparison, expand_grid, grid_search
 
@@ -390,6 +391,7 @@ def compare_leave_last_out(contenders: Any, dataset: Any, seeds: Any = (0, 1, 2)
     result = Comparison(metric, min(k, first.train.shape[1]), LEAVE_LAST_OUT_METRICS, list(checked), per_seed, grids)
     result.splits = splits
     result.models = models
+    result.repeat = "seed"  # the split is fixed by time: the repetitions differ only by seed
     return result
 
 

@@ -46,3 +46,23 @@ def test_hit_probability_curve_has_both_axes_labelled():
     plt.close("all")
     with pytest.raises(ValueError, match="ranks must be a non-empty 1-d array"):
         hit_probability_curve(np.array([-1, 2]), 3000)
+
+
+def test_comparison_bars_names_what_the_spread_is_over():
+    from recsys_course.plots.tuning import comparison_bars
+
+    comparison = fake_comparison()
+    ax = comparison_bars(comparison)  # a plain Comparison: repetitions are splits, as in notebooks 03-05
+    labels = ax.get_legend_handles_labels()[1]
+    assert sorted(labels) == ["mean ± 1 std over splits", "one split"] and ax.get_title().endswith("over 1 splits")
+    plt.close("all")
+    comparison.repeat = "seed"  # what compare_leave_last_out sets: the split is fixed by time
+    ax = comparison_bars(comparison)
+    assert sorted(ax.get_legend_handles_labels()[1]) == ["mean ± 1 std over seeds", "one seed"]
+    assert ax.get_title().endswith("over 1 seeds")
+    plt.close("all")
+    ax = comparison_bars(comparison, repeat="split")  # an explicit choice wins over the attribute
+    assert sorted(ax.get_legend_handles_labels()[1]) == ["mean ± 1 std over splits", "one split"]
+    plt.close("all")
+    with pytest.raises(ValueError, match="repeat must be one of .*'fold'"):
+        comparison_bars(comparison, repeat="fold")

@@ -294,7 +294,7 @@ def test_compare_leave_last_out_tunes_on_validation_and_scores_every_seed():
     }
     result = compare_leave_last_out(contenders, ds, seeds=(3, 5), negatives=10, k=5)
     assert result.test_metrics == LEAVE_LAST_OUT_METRICS
-    assert [len(result.splits), result.n_seeds] == [2, 2]
+    assert [len(result.splits), result.n_seeds, result.repeat] == [2, 2, "seed"]
     # two settings tuned with the first seed, then one refit per seed with that seed
     assert [c["random_state"] for c in calls] == [3, 3, 3, 5]
     grid = result.grid("als", 0)

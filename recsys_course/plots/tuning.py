@@ -19,14 +19,30 @@ def _label(metric: str, k: int) -> str:
     return _LABELS.get(metric, metric).format(k=k)
 
 
-def comparison_bars(comparison: Any, metric: str | None = None, ax=None, title: str | None = None):
+#: what one repetition of a comparison is called in the legend and title
+REPEAT_NAMES = ("split", "seed")
+
+
+def comparison_bars(comparison: Any, metric: str | None = None, ax=None, title: str | None = None,
+                    repeat: str | None = None):
     """Mean test score per contender with error bars (± one standard deviation over splits)
-    and every split's score as a dot, so the reader sees the spread the mean hides."""
+    and every split's score as a dot, so the reader sees the spread the mean hides.
+
+    ``repeat`` names what varies between the repetitions in the legend and default title:
+    ``"split"`` (``tuning.compare`` over ``repeated_splits``) or ``"seed"`` (the split is
+    fixed, as in ``protocols.compare_leave_last_out``, whose result says so through its
+    ``repeat`` attribute). None (the default) reads the comparison's ``repeat`` attribute,
+    and ``"split"`` when it has none.
+    """
     from ..tuning import Comparison
 
     if not isinstance(comparison, Comparison):
         raise TypeError(f"comparison must be a Comparison from recsys_course.tuning.compare, "
                         f"got {type(comparison).__name__}")
+    if repeat is None:
+        repeat = getattr(comparison, "repeat", "split")
+    if repeat not in REPEAT_NAMES:
+        raise ValueError(f"repeat must be one of {REPEAT_NAMES} or None, got {repeat!r}")
     metric = comparison.metric if metric is None else metric
     comparison._check_metric(metric)
     summary = comparison.summary()
@@ -36,12 +52,12 @@ def comparison_bars(comparison: Any, metric: str | None = None, ax=None, title: 
     ax = ax or plt.subplots(figsize=(1.6 * len(names) + 2.5, 3.8))[1]
     positions = np.arange(len(names))
     ax.bar(positions, means, yerr=stds, capsize=6, color="#9ecae1", edgecolor="#3182bd",
-           label="mean ± 1 std over splits")
+           label=f"mean ± 1 std over {repeat}s")
     for position, name in zip(positions, names):
         values = comparison.values(name, metric)
         offsets = np.linspace(-0.15, 0.15, values.size) if values.size > 1 else np.zeros(1)
         ax.scatter(position + offsets, values, color="#08519c", s=14, zorder=3,
-                   label="one split" if position == 0 else None)
+                   label=f"one {repeat}" if position == 0 else None)
     for position, name, mean, std in zip(positions, names, means, stds):
         top = max(mean + std, float(comparison.values(name, metric).max()))  # above the bar and its dots
         ax.annotate(f"{mean:.3f}", (position, top), textcoords="offset points", xytext=(0, 4),
@@ -51,7 +67,7 @@ def comparison_bars(comparison: Any, metric: str | None = None, ax=None, title: 
     ax.set_ylabel(f"test {_label(metric, comparison.k)} (higher is better)" if metric != "percentile_rank"
                   else f"test {_label(metric, comparison.k)} (lower is better)")
     ax.set_xlabel("model (each tuned on validation)")
-    ax.set_title(title or f"Test {_label(metric, comparison.k)} over {comparison.n_seeds} splits")
+    ax.set_title(title or f"Test {_label(metric, comparison.k)} over {comparison.n_seeds} {repeat}s")
     ax.legend(loc="lower right", fontsize=8)
     return ax
 
