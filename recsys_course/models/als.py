@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 SOLVERS = ("cg", "cholesky")
-REGULARIZATION_SCALINGS = ("none", "frequency")
+REGULARIZATION_SCALINGS = ("none", "frequency", "frequency_relative")
 # epsilon of the log scheme, c = 1 + alpha log(1 + r / epsilon): the model and its loss use the same
 LOG_EPSILON = 1.0
 
@@ -74,6 +74,9 @@ def row_regularization(counts: Any, regularization: float, scaling: str = "none"
     With offset 0 and exponent 1 this is the weighted-lambda regularisation of Zhou et al.
     (2008; Spark's ALS does the same); Rendle et al. (2022) write lambda (|I_u| + alpha_0 |I|)^nu,
     an offset of the row's total weight on unobserved cells and an exponent nu.
+    ``scaling="frequency_relative"`` takes ``offset`` as a fraction of the other side's size:
+    lambda (n_u + offset |I|)^exponent for a user, lambda (n_i + offset |U|)^exponent for an item
+    (with offset = alpha_0, the form of Rendle et al.'s released iALS code).
     """
     counts = check_csr_counts(counts, "counts", allow_empty=True)
     regularization = check_float(regularization, "regularization", minimum=0.0)
@@ -85,7 +88,10 @@ def row_regularization(counts: Any, regularization: float, scaling: str = "none"
         return np.full(n_users, regularization), np.full(n_items, regularization)
     per_user = np.diff(counts.indptr).astype(np.float64)
     per_item = np.bincount(counts.indices, minlength=n_items).astype(np.float64)
-    return regularization * (per_user + offset) ** exponent, regularization * (per_item + offset) ** exponent
+    relative = scaling == "frequency_relative"
+    user_offset, item_offset = (offset * n_items, offset * n_users) if relative else (offset, offset)
+    return (regularization * (per_user + user_offset) ** exponent,
+            regularization * (per_item + item_offset) ** exponent)
 
 
 class SingularSystemError(ValueError):
@@ -414,10 +420,12 @@ class ImplicitALS(FactorModelBase):
         Number of latent factors f.
     regularization : float
         lambda of the objective; by default not scaled by a row's number of entries (unlike Spark).
-    regularization_scaling : {"none", "frequency"}
+    regularization_scaling : {"none", "frequency", "frequency_relative"}
         ``"frequency"`` gives row u the penalty lambda (n_u + regularization_offset)^regularization_exponent
         with n_u its number of observed entries (Zhou et al. 2008; Rendle et al. 2022 write
         lambda (|I_u| + alpha_0 |I|)^nu): active users and popular items are held back more.
+        ``"frequency_relative"``: the offset times the other side's size (|I| for a user row,
+        |U| for an item row), Rendle et al.'s alpha_0 |I| on each side.
     regularization_offset : float
         Added to n_u before scaling (Rendle et al.'s alpha_0 |I|); used only with ``"frequency"``.
     regularization_exponent : float
