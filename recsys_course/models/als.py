@@ -23,6 +23,7 @@ the exact (Cholesky) best answer to the final item factors; ``explain`` relies o
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import warnings
 from typing import Any, NamedTuple
@@ -45,6 +46,7 @@ from .._validation import (
     describe,
 )
 from . import _als_kernels as K
+from . import _als_prepare as P
 from ._base import FactorModelBase
 
 __all__ = [
@@ -83,6 +85,12 @@ def row_regularization(counts: Any, regularization: float, scaling: str = "none"
     scaling = check_choice(scaling, "regularization_scaling", REGULARIZATION_SCALINGS)
     offset = check_float(offset, "regularization_offset", minimum=0.0)
     exponent = check_float(exponent, "regularization_exponent", minimum=0.0)
+    return _row_regularization(counts, regularization, scaling, offset, exponent)
+
+
+def _row_regularization(counts: sp.csr_matrix, regularization: float, scaling: str, offset: float,
+                        exponent: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`row_regularization` on counts and parameters that are already checked."""
     n_users, n_items = counts.shape
     if scaling == "none":
         return np.full(n_users, regularization), np.full(n_items, regularization)
@@ -194,6 +202,17 @@ class _Side:
         self.targets = (conf.data if targets is None else targets).astype(dtype)
         self.n_rows = conf.shape[0]
         self.blocks = K.row_blocks(self.indptr, max(factors / 4.0, 1.0), 16 * n_threads)
+
+    @classmethod
+    def from_arrays(cls, indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, targets: np.ndarray,
+                    factors: int, n_threads: int, conf64: np.ndarray | None = None) -> "_Side":
+        """A side from arrays the caller built (no copies); ``conf64`` None: the loss derives c itself."""
+        side = cls.__new__(cls)
+        side.indptr, side.indices, side.weights, side.targets = indptr, indices, weights, targets
+        side.conf64 = conf64
+        side.n_rows = indptr.shape[0] - 1
+        side.blocks = K.row_blocks(indptr, max(factors / 4.0, 1.0), 16 * n_threads)
+        return side
 
 
 def _solve_side(side: _Side, fixed: np.ndarray, gram: np.ndarray, reg: np.ndarray, out: np.ndarray,
@@ -352,11 +371,31 @@ def gram_trick_half_sweep(confidence: Any, fixed_factors: np.ndarray, regulariza
     return out
 
 
-def _loss(side: _Side, X: np.ndarray, Y: np.ndarray, regularization: float, row_reg=None) -> float:
+#: stored entries per piece when the loss computes c on the fly (8 MB of float64 at a time)
+LOSS_CHUNK = 1 << 20
+
+
+def _loss(side: _Side, X: np.ndarray, Y: np.ndarray, regularization: float, row_reg=None,
+          confidence_of=None) -> float:
+    """L in float64. ``side.conf64`` holds c per entry, or is None and ``confidence_of(start, stop)``
+    gives c for the entries start:stop: the rows then go in pieces of about ``LOSS_CHUNK`` entries
+    (every row's term is computed alone, so the pieces change no bit of it)."""
     Y64 = Y.astype(np.float64)
     gram64 = np.ascontiguousarray(Y64.T @ Y64)
     rows = np.empty(side.n_rows, dtype=np.float64)
-    K.implicit_loss_rows(side.indptr, side.indices, side.conf64, X, Y, gram64, side.blocks, rows)
+    if side.conf64 is not None:
+        K.implicit_loss_rows(side.indptr, side.indices, side.conf64, X, Y, gram64, side.blocks, rows)
+    else:
+        indptr, first = side.indptr, 0
+        while first < side.n_rows:
+            last = int(np.searchsorted(indptr, indptr[first] + LOSS_CHUNK, side="right")) - 1
+            last = min(max(last, first + 1), side.n_rows)
+            start, stop = int(indptr[first]), int(indptr[last])
+            piece = indptr[first:last + 1] - start
+            blocks = K.row_blocks(piece, 1.0, max(side.blocks.size - 1, 1))
+            K.implicit_loss_rows(piece, side.indices[start:stop], confidence_of(start, stop), X[first:last], Y,
+                                 gram64, blocks, rows[first:last])
+            first = last
     if row_reg is None:  # lambda for every row
         penalty = regularization * (float(np.sum(X.astype(np.float64) ** 2)) + float(np.sum(Y64 ** 2)))
     else:  # (lambda per user, lambda per item), float64
@@ -408,6 +447,36 @@ def implicit_als_loss(
 
 def _counts_matrix(counts: Any) -> sp.csr_matrix:
     return check_csr_counts(counts, "counts", allow_empty=True)
+
+
+def _canonical_counts(counts: Any) -> sp.csr_matrix | None:
+    """``counts`` itself when it is already what validation would return, else None.
+
+    That is a ``scipy.sparse.csr_matrix`` of float64 with sorted, distinct column indices per
+    row and only positive, finite stored values (no explicit zeros). Checking costs two passes
+    over the values and one over the indices; copying would cost the whole matrix again.
+    """
+    if type(counts) is not sp.csr_matrix or counts.dtype != np.float64 or counts.nnz == 0:
+        return None
+    if 0 in counts.shape or counts.indices.dtype not in (np.int32, np.int64):
+        return None
+    data = counts.data
+    if not data.flags.c_contiguous or not counts.indices.flags.c_contiguous or data.size != counts.nnz:
+        return None
+    if not data.min() > 0 or not data.max() < np.inf:  # NaN fails both; zeros, negatives, inf go to the checks
+        return None
+    return counts if counts.has_canonical_format else None
+
+
+def _item_side_arrays(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, targets: np.ndarray,
+                      n_users: int, n_items: int):
+    """The transpose (items x users) of the user side's arrays: indptr, indices, weights, targets."""
+    item_indptr = np.zeros(n_items + 1, dtype=np.int64)
+    item_indices = np.empty(indices.size, dtype=np.int32 if n_users <= np.iinfo(np.int32).max else np.int64)
+    item_weights = np.empty_like(weights)
+    item_targets = np.empty_like(targets)
+    P.transpose_rows(indptr, indices, weights, targets, item_indptr, item_indices, item_weights, item_targets)
+    return item_indptr, item_indices, item_weights, item_targets
 
 
 # ---------------------------------------------------------------------------- model
@@ -500,6 +569,15 @@ class ImplicitALS(FactorModelBase):
         )
 
     # ------------------------------------------------------------------ fitting
+    def _remember_training(self, counts: Any, name: str = "counts") -> sp.csr_matrix:
+        """Validate once; a matrix already in canonical form is kept as it is, without a copy."""
+        same = _canonical_counts(counts)
+        if same is None:
+            return super()._remember_training(counts, name)
+        self._train = same
+        self.n_users, self.n_items = same.shape
+        return same
+
     def _checked_parameters(self) -> dict:
         return {
             "factors": check_int(self.factors, "factors", minimum=1),
@@ -528,9 +606,18 @@ class ImplicitALS(FactorModelBase):
         few huge entries and, with a small lambda in float32, pivots lost in rounding.
         """
         scale = 1.0 / np.sqrt(factors)
-        X = (rng.standard_normal((n_users, factors)) * scale).astype(dtype)
-        Y = (rng.standard_normal((n_items, factors)) * scale).astype(dtype)
-        return X, Y
+        # drawn in pieces of rows (the same numbers as one draw: float64 normals take one
+        # generator step each), so no float64 copy of a whole factor matrix is ever held
+        rows = max(1, (1 << 20) // factors)
+        out = []
+        for n in (n_users, n_items):
+            M = np.empty((n, factors), dtype=dtype)
+            for start in range(0, n, rows):
+                block = rng.standard_normal((min(rows, n - start), factors))
+                block *= scale
+                M[start:start + block.shape[0]] = block
+            out.append(M)
+        return out[0], out[1]
 
     def fit(self, counts: Any, initial: Any = None) -> "ImplicitALS":
         """Learn user and item factors from a users x items sparse matrix of counts.
@@ -552,30 +639,71 @@ class ImplicitALS(FactorModelBase):
         params = self._checked_parameters()
         rng = check_random_state(self.random_state)
         self._fitted = False
-        counts = self._remember_training(counts)
+        counts = self._remember_training(counts)  # the one validation (no copy when already canonical)
         f, dtype, reg_value = params["factors"], params["dtype"], params["regularization"]
-        epsilon = LOG_EPSILON if params["scheme"] == "log" else 1e-8
-        conf = feedback.confidence(counts, alpha=params["alpha"], scheme=params["scheme"], epsilon=epsilon)
-        largest = float(conf.data.max()) if conf.nnz else 1.0
-        if largest > np.finfo(dtype).max / 1e3:  # the kernels multiply confidences by factors
+        alpha, scheme = params["alpha"], params["scheme"]
+        epsilon = LOG_EPSILON if scheme == "log" else 1e-8
+        threads = _resolve_threads(params["num_threads"])
+        # the solvers' arrays, built from the counts without a confidence matrix: per stored
+        # entry w = c - 1 and t = c in ``dtype``, users' side, then items' side by one transpose
+        indptr = np.asarray(counts.indptr, dtype=np.int64)
+        indices = counts.indices
+        weights = np.empty(counts.nnz, dtype=dtype)
+        targets = np.empty(counts.nnz, dtype=dtype)
+
+        def confidence_of(start: int, stop: int) -> np.ndarray:  # c in float64, as feedback.confidence
+            return feedback._confidence_values(counts.data[start:stop], alpha, scheme, epsilon)
+
+        if scheme == "linear":
+            largest = P.confidence_weights(counts.data, alpha, True, weights, targets)
+        else:
+            largest = 1.0
+            for start in range(0, counts.nnz, LOSS_CHUNK):
+                stop = min(start + LOSS_CHUNK, counts.nnz)
+                largest = max(largest, P.confidence_weights(confidence_of(start, stop), 0.0, False,
+                                                            weights[start:stop], targets[start:stop]))
+        if largest > float(np.finfo(dtype).max) / 1e3:  # the kernels multiply confidences by factors
             raise ValueError(
                 f"alpha={params['alpha']:g} makes confidences up to {largest:.3g}, too large for "
                 f"dtype {np.dtype(dtype).name}; use a smaller alpha or dtype=np.float64"
             )
-        threads = _resolve_threads(params["num_threads"])
+        drawn: dict = {}
         if initial is None:
-            X, Y = self._initial_factors(self.n_users, self.n_items, f, dtype, rng)
+            def draw() -> None:
+                try:
+                    drawn["factors"] = self._initial_factors(self.n_users, self.n_items, f, dtype, rng)
+                except BaseException as error:  # handed to the main thread below
+                    drawn["error"] = error
+
+            # the random draw runs beside the transpose (both release the GIL) when threads are allowed
+            worker = threading.Thread(target=draw, daemon=True) if threads > 1 else None
+            if worker is not None:
+                worker.start()
         else:
             X, Y = _check_initial(initial, self.n_users, self.n_items, f, dtype)
-        users = _Side(conf, dtype, f, threads)
-        items = _Side(conf.T.tocsr(), dtype, f, threads)
+            worker = None
+        try:
+            item_arrays = _item_side_arrays(indptr, indices, weights, targets, self.n_users, self.n_items)
+        finally:
+            if worker is not None:
+                worker.join()
+        if initial is None:
+            if worker is None:
+                draw()
+            if "error" in drawn:
+                raise drawn["error"]
+            X, Y = drawn["factors"]
+        # float64: the targets are c exactly, so the loss reads them; float32: it derives c from the counts
+        users = _Side.from_arrays(indptr, indices, weights, targets, f, threads,
+                                  conf64=targets if dtype == np.float64 else None)
+        items = _Side.from_arrays(*item_arrays, f, threads)
         row_reg = None  # per-row lambdas in float64 (None: lambda for every row, the default)
         if params["regularization_scaling"] == "none":
             reg_users = np.full(self.n_users, reg_value, dtype=dtype)
             reg_items = np.full(self.n_items, reg_value, dtype=dtype)
         else:
-            row_reg = row_regularization(counts, reg_value, params["regularization_scaling"],
-                                         params["regularization_offset"], params["regularization_exponent"])
+            row_reg = _row_regularization(counts, reg_value, params["regularization_scaling"],
+                                          params["regularization_offset"], params["regularization_exponent"])
             reg_users, reg_items = row_reg[0].astype(dtype), row_reg[1].astype(dtype)
         self.loss_history: list[float] = []
         self.iteration_seconds: list[float] = []
@@ -587,12 +715,12 @@ class ImplicitALS(FactorModelBase):
                 _solve_side(users, Y, _gram(Y), reg_users, X, params["solver"], params["cg_steps"], "user", reg_value)
                 self.iteration_seconds.append(time.perf_counter() - start)
                 if params["compute_loss"]:
-                    self.loss_history.append(_loss(users, X, Y, reg_value, row_reg))
+                    self.loss_history.append(_loss(users, X, Y, reg_value, row_reg, confidence_of))
                     if hasattr(bar, "set_postfix"):
                         bar.set_postfix(loss=f"{self.loss_history[-1]:.5g}")
         self.user_factors = X
         self.item_factors = Y
-        self._conf = conf
+        self._confidence = (alpha, scheme, epsilon)  # c of any entry, from the counts, for explain
         self._reg_value = reg_value
         self._user_reg = None if row_reg is None else row_reg[0]
         self._fitted = True
@@ -612,9 +740,9 @@ class ImplicitALS(FactorModelBase):
         user = check_index(user, "user", self.n_users, "user")
         item = check_index(item, "item", self.n_items, "item")
         k = check_int(k, "k", minimum=1)
-        start, end = self._conf.indptr[user], self._conf.indptr[user + 1]
-        past = self._conf.indices[start:end]
-        c = self._conf.data[start:end]
+        start, end = self._train.indptr[user], self._train.indptr[user + 1]
+        past = self._train.indices[start:end]
+        c = feedback._confidence_values(self._train.data[start:end], *self._confidence)
         if past.size == 0:
             empty = np.zeros(0)
             return Explanation(0.0, past.astype(np.int64), empty, 0.0)
