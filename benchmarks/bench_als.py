@@ -5,22 +5,37 @@ the plain lambda of Hu, Koren and Volinsky, the same factors and iterations. `im
 multiplies the stored values by its own alpha, so it gets the matrix 1 + 40 r with
 alpha = 1.0. BLAS is held to one thread for both (OPENBLAS_NUM_THREADS=1 in every child).
 
-Every measurement runs in a fresh child process, so peak memory (ru_maxrss) belongs to one
-library and one fit. Printed: seconds per iteration (best of ``--iterations``, after a
-warm-up that loads our numba kernels), the ratio ours / implicit, peak RSS, the numba
-compile time in a first process (empty cache) and a second one (cache warm), and NDCG@10
-of both on the same held-out split (``recsys_course.metrics.evaluate``).
+Every measurement runs in a fresh child process, so memory belongs to one library and one
+fit. Printed per row (issue 11, targets 1-3):
 
-    python benchmarks/bench_als.py                     # MovieLens 1M + synthetic (10M non-zeros)
-    python benchmarks/bench_als.py --synthetic-nnz 3000000 --iterations 2
+* seconds per iteration (best of ``--iterations``, after a warm-up that loads our numba kernels)
+  and the ratio ours / implicit;
+* the fixed cost of ``fit`` outside the iterations (wall time of ``fit`` minus the sum of its
+  iteration times: validation, confidence, transposes, random start);
+* the peak memory growth of that one fit: the peak RSS during ``fit`` (VmHWM, reset just
+  before) minus the RSS before it. implicit is counted with the confidence matrix it is handed
+  (its data, indices and indptr are added), since ours is handed the raw counts;
+* the memory of a process after ``import`` and a tiny warm fit (the import footprint);
+* the Cholesky path's float32 GFLOP/s and its share of the machine's float32 peak, estimated
+  from lscpu (cores x GHz x FLOPs per cycle for the SIMD width in the CPU flags);
+* NDCG@10 of both on the same held-out split (``recsys_course.metrics.evaluate``), and the numba
+  compile time in a first process (empty cache) and a second one (cache warm).
+
+Everything is also written to ``benchmarks/results/als.json`` (``als_quick.json`` with
+``--quick``), with a top-level ``targets`` list that ``make bench`` prints as one table.
+
+    python benchmarks/bench_als.py                     # MovieLens 1M + 100k x 50k synthetic (7.3M non-zeros)
+    python benchmarks/bench_als.py --datasets synthetic --solvers cg --ndcg-iterations 0 --no-compile
     python benchmarks/bench_als.py --quick             # small synthetic only, a few seconds
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -32,7 +47,13 @@ CHILD_ENV = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 # benchmarks/run_all.py sets) would quietly hold its "all threads" rows to one thread
 ALPHA = 40.0
 REGULARIZATION = 0.01
-TARGETS = {"cg": 0.8, "cholesky": 0.5}
+TARGETS = {"cg": 0.5, "cholesky": 0.2}  # seconds per iteration, ours / implicit (issue 11, target 1)
+SETUP_TARGET = 1.0  # fixed cost of fit outside the iterations, ours / implicit (target 2)
+MEMORY_TARGET = 1.2  # peak memory growth of one fit, ours / implicit (target 3)
+#: the synthetic matrix of issue 11: 100,000 users x 50,000 items from 8.5M long-tail draws
+#: (7.3M stored entries once repeated pairs add up)
+SYNTHETIC_DRAWS = 8_500_000
+HERE = Path(__file__).resolve().parent
 
 
 # ------------------------------------------------------------------------------ data
@@ -76,8 +97,8 @@ def prepare_data(args, folder: Path) -> dict[str, Path]:
             counts = load_movielens_1m().counts.copy()
             counts.data = np.ones_like(counts.data)  # a rating = one interaction
         else:
-            nnz = args.synthetic_nnz
-            counts = long_tail_matrix(max(nnz // 50, 100), max(nnz // 200, 50), nnz, random_state=0)
+            draws = args.synthetic_nnz  # 8.5M draws: 100,000 x 50,000
+            counts = long_tail_matrix(max(draws // 85, 100), max(draws // 170, 50), draws, random_state=0)
         _save(path, counts)
         paths[name] = path
         print(f"# {name}: {counts.shape[0]:,} users x {counts.shape[1]:,} items, {counts.nnz:,} non-zeros",
@@ -100,6 +121,25 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _rss_mb() -> float:
+    """Resident memory of this process now (VmRSS), in MiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return float(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def _reset_peak() -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0); False where that is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def _implicit_model(task):
     from implicit.cpu.als import AlternatingLeastSquares
 
@@ -112,15 +152,21 @@ def _implicit_model(task):
 
 
 def _implicit_input(counts):
+    """The float32 confidence matrix 1 + alpha r that implicit is handed (a copy of the structure)."""
     import numpy as np
+    import scipy.sparse as sp
 
-    conf = counts.copy().astype(np.float32)
-    conf.data = (1.0 + ALPHA * counts.data).astype(np.float32)
-    return conf
+    data = np.empty(counts.nnz, dtype=np.float32)
+    for start in range(0, counts.nnz, 1 << 20):  # no float64 copy of the whole data at once
+        data[start:start + (1 << 20)] = 1.0 + ALPHA * counts.data[start:start + (1 << 20)]
+    return sp.csr_matrix((data, counts.indices.copy(), counts.indptr.copy()), shape=counts.shape)
 
 
-def _fit(task, counts):
-    """Fit one library; returns (model-like object with factors, seconds per iteration list)."""
+def _fit(task, counts, handed=None):
+    """Fit one library; returns (model-like object with factors, seconds per iteration list).
+
+    ``handed``: implicit's confidence matrix, built by the caller (so it can be measured).
+    """
     if task["library"] == "ours":
         from recsys_course.models import ImplicitALS
 
@@ -147,7 +193,7 @@ def _fit(task, counts):
             model.fit(_implicit_input(counts).T.tocsr(), show_progress=False)
             model.user_factors, model.item_factors = model.item_factors, model.user_factors
         else:
-            model.fit(_implicit_input(counts), show_progress=False,
+            model.fit(_implicit_input(counts) if handed is None else handed, show_progress=False,
                       callback=lambda iteration, elapsed, loss: seconds.append(elapsed))
     return model, seconds
 
@@ -168,7 +214,9 @@ def _warm_up(task):
 
 
 def run_task(task: dict) -> dict:
-    """One measurement: 'time' (seconds per iteration), 'ndcg' or 'compile'."""
+    """One measurement: 'time' (seconds per iteration, set-up, memory), 'ndcg', 'import' or 'compile'."""
+    if task["kind"] == "import":
+        return _import_footprint(task)
     import numpy as np
 
     if task["kind"] == "compile":
@@ -187,8 +235,21 @@ def run_task(task: dict) -> dict:
     counts = sp.load_npz(task["data"]).tocsr()
     if task["kind"] == "time":
         _warm_up(task)
-        _, seconds = _fit(task, counts)
-        return {"seconds_per_iteration": float(min(seconds)), "peak_mb": _peak_mb()}
+        handed, handed_mb = None, 0.0
+        if task["library"] != "ours":  # implicit's input is built before the fit and counted in its memory
+            handed = _implicit_input(counts)
+            handed_mb = (handed.data.nbytes + handed.indices.nbytes + handed.indptr.nbytes) / 2**20
+        gc.collect()
+        before = _rss_mb()
+        reset = _reset_peak()
+        start = time.perf_counter()
+        _, seconds = _fit(task, counts, handed)
+        total = time.perf_counter() - start
+        peak = _peak_mb()
+        return {"seconds_per_iteration": float(min(seconds)), "peak_mb": peak,
+                "setup_seconds": total - float(sum(seconds)),
+                "growth_mb": (peak - before + handed_mb) if reset else None, "handed_mb": handed_mb,
+                "nnz": int(counts.nnz), "shape": list(counts.shape)}
     # ndcg: both libraries on the same split, judged by the same code
     from recsys_course.data import train_test_split
     from recsys_course.metrics import evaluate
@@ -209,6 +270,37 @@ def run_task(task: dict) -> dict:
         users = np.sort(rng.choice(users, task["eval_users"], replace=False))
     result = evaluate(model, train, test, k=10, metrics=("ndcg",), users=users)
     return {"ndcg": float(result["ndcg"]), "n_users": int(result["n_users"])}
+
+
+def _import_footprint(task: dict) -> dict:
+    """Memory after importing the library and one tiny warm fit (both solvers), in a fresh process."""
+    start = time.perf_counter()
+    import numpy as np
+    import scipy.sparse as sp
+
+    tiny = sp.random(400, 300, density=0.1, random_state=0, format="csr")
+    tiny.data = np.ceil(tiny.data * 3)
+    if task["library"] == "ours":
+        import recsys_course  # noqa: F401
+        from recsys_course.models import ImplicitALS
+
+        after_import = _rss_mb()
+        for solver in ("cg", "cholesky"):
+            ImplicitALS(factors=16, iterations=1, solver=solver, progress=False, random_state=0).fit(tiny)
+    else:
+        from threadpoolctl import threadpool_limits
+
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        after_import = _rss_mb()
+        with threadpool_limits(limits=1, user_api="blas"):
+            for use_cg in (True, False):
+                AlternatingLeastSquares(factors=16, iterations=1, use_cg=use_cg, random_state=0).fit(
+                    tiny.astype(np.float32), show_progress=False)
+    heavy = sorted(m for m in ("pandas", "matplotlib", "ipywidgets", "sklearn", "IPython", "tqdm", "numba")
+                   if m in sys.modules)
+    return {"import_mb": after_import, "after_fit_mb": _rss_mb(), "seconds": time.perf_counter() - start,
+            "modules": len(sys.modules), "heavy_modules": heavy}
 
 
 def run_child(task: dict, extra_env: dict | None = None, in_process: bool = False) -> dict:
@@ -232,14 +324,15 @@ def parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small synthetic data, in-process: a smoke test")
     parser.add_argument("--datasets", default="ml1m,synthetic", help="comma list of ml1m, synthetic")
-    parser.add_argument("--synthetic-nnz", type=int, default=10_000_000, help="draws of the synthetic matrix")
-    parser.add_argument("--factors", default="64,128")
+    parser.add_argument("--synthetic-nnz", type=int, default=SYNTHETIC_DRAWS,
+                        help="draws of the synthetic matrix (users = draws/85, items = draws/170)")
+    parser.add_argument("--factors", default="64")
     parser.add_argument("--solvers", default="cg,cholesky")
-    parser.add_argument("--threads", default="1,all", help="comma list of thread counts; 'all' = every core")
+    parser.add_argument("--threads", default="all", help="comma list of thread counts; 'all' = every core")
     parser.add_argument("--iterations", type=int, default=3, help="timed iterations (best one reported)")
     parser.add_argument("--ndcg-iterations", type=int, default=15)
     parser.add_argument("--ndcg-solvers", default="cg,cholesky")
-    parser.add_argument("--ndcg-datasets", default=None, help="default: the same as --datasets")
+    parser.add_argument("--ndcg-datasets", default="ml1m", help="default: MovieLens 1M")
     parser.add_argument("--eval-users", type=int, default=5000, help="users sampled for NDCG@10")
     parser.add_argument("--no-compile", action="store_true", help="skip the compile-time measurement")
     parser.add_argument("--no-timing", action="store_true", help="skip the seconds-per-iteration table")
@@ -247,13 +340,12 @@ def parse(argv):
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.datasets = "synthetic"
+        args.datasets = args.ndcg_datasets = "synthetic"
         args.synthetic_nnz = min(args.synthetic_nnz, 40_000)
         args.factors, args.threads, args.iterations, args.ndcg_iterations = "16", "1", 2, 3
         args.no_compile = True
     args.datasets = [d for d in args.datasets.split(",") if d]
-    args.ndcg_datasets = args.datasets if args.ndcg_datasets is None else [
-        d for d in args.ndcg_datasets.split(",") if d]
+    args.ndcg_datasets = [d for d in args.ndcg_datasets.split(",") if d]
     for name in set(args.datasets) | set(args.ndcg_datasets):
         if name not in ("ml1m", "synthetic"):
             parser.error(f"unknown data set {name!r}: use ml1m or synthetic")
@@ -267,6 +359,90 @@ def parse(argv):
 def _fmt(value, spec):
     return format("-", spec.replace(".3f", "").replace(".2f", "").replace(".0f", "").replace(".4f", "").replace("+", "")) \
         if value is None else format(value, spec)
+
+
+# ------------------------------------------------------------------- machine peak
+def float32_peak() -> dict:
+    """The machine's float32 peak from lscpu: cores x GHz x FLOPs per cycle, and how it was estimated.
+
+    FLOPs per cycle per core = float32 lanes of the widest SIMD unit in the CPU flags x 2 (a fused
+    multiply-add is two FLOPs; without FMA an add and a multiply issue together) x 2 vector pipes
+    (two FMA units per core on recent x86 cores). AMD's Zen 4 (family 25 with avx512f) runs
+    AVX-512 on 256-bit units, so it counts as 256 bits wide.
+    """
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        text = ""
+    fields = {}
+    for line in text.splitlines():
+        if ":" in line:
+            key, value = line.split(":", 1)
+            fields[key.strip()] = value.strip()
+    flags = set(fields.get("Flags", "").split())
+    try:
+        cores = int(fields["Core(s) per socket"]) * int(fields.get("Socket(s)", "1"))
+    except (KeyError, ValueError):
+        cores = os.cpu_count() or 1
+    mhz, source = None, None
+    for key in ("CPU max MHz", "CPU MHz"):
+        if fields.get(key):
+            mhz, source = float(fields[key]), f"lscpu '{key}'"
+            break
+    if mhz is None:
+        try:
+            with open("/proc/cpuinfo") as info:
+                mhz = float(re.search(r"cpu MHz\s*:\s*([\d.]+)", info.read()).group(1))
+            source = "/proc/cpuinfo 'cpu MHz' (lscpu shows no MHz)"
+        except (OSError, AttributeError):
+            mhz, source = 2000.0, "a guess of 2 GHz (no clock found)"
+    amd_zen4 = fields.get("Vendor ID") == "AuthenticAMD" and fields.get("CPU family") == "25"
+    if "avx512f" in flags and not amd_zen4:
+        width, simd = 512, "avx512f"
+    elif "avx512f" in flags:
+        width, simd = 256, "avx512f on AMD family 25 (Zen 4: AVX-512 on 256-bit units)"
+    elif "avx2" in flags or "avx" in flags:
+        width, simd = 256, "avx2" if "avx2" in flags else "avx"
+    else:
+        width, simd = 128, "sse"
+    fma = "fma" in flags or "avx512f" in flags
+    per_cycle = (width // 32) * 2 * 2
+    gflops = cores * mhz / 1000.0 * per_cycle
+    how = (f"{cores} cores x {mhz / 1000.0:.2f} GHz ({source}) x {per_cycle} float32 FLOPs/cycle "
+           f"({width}-bit SIMD from flags: {simd}; {width // 32} lanes x 2 ({'FMA' if fma else 'add + mul'}) "
+           f"x 2 vector pipes) = {gflops:.0f} GFLOP/s")
+    return {"gflops": gflops, "cores": cores, "ghz": mhz / 1000.0, "flops_per_cycle": per_cycle, "how": how}
+
+
+def cholesky_flops(stats: dict, factors: int) -> float:
+    """FLOPs of one Cholesky iteration as the kernel does them (both half-sweeps).
+
+    Per half-sweep: each solved row's gathered factors give an f x f product (2 n_u f^2, the full
+    square as computed) and the right-hand side (2 n_u f); each row with entries a Cholesky
+    factorisation and two triangular solves (f^3/3 + 2 f^2); Y'Y of the fixed side (2 n f^2).
+    """
+    f = factors
+    total = 0.0
+    for rows, fixed in (("items_nonempty", "n_users"), ("users_nonempty", "n_items")):
+        total += 2.0 * stats["nnz"] * f * f + 2.0 * stats["nnz"] * f
+        total += stats[rows] * (f ** 3 / 3.0 + 2.0 * f * f) + 2.0 * stats[fixed] * f * f
+    return total
+
+
+def _record(measure, ours, implicit, target, unit, smaller_is_better=True):
+    """One entry of the ``targets`` list that ``make bench`` prints (target None: a figure to report)."""
+    ratio = None if implicit in (None, 0) or ours is None else ours / implicit
+    if target is None:
+        return {"measure": measure, "ours": ours, "implicit": implicit, "ratio": ratio, "target": "report",
+                "met": True, "unit": unit}
+    met = ratio is not None and (ratio <= target if smaller_is_better else ratio >= target)
+    return {"measure": measure, "ours": ours, "implicit": implicit, "ratio": ratio,
+            "target": f"<= {target:g}" if smaller_is_better else f">= {target:g}", "met": bool(met), "unit": unit}
+
+
+def _label(name: str, stats: dict) -> str:
+    title = "MovieLens 1M" if name == "ml1m" else "synthetic long tail"
+    return f"{title} {stats['n_users']:,} x {stats['n_items']:,}, {stats['nnz'] / 1e6:.2f}M nnz"
 
 
 def main(argv=None) -> int:
@@ -285,16 +461,36 @@ def main(argv=None) -> int:
     in_process = args.quick
     cores = os.cpu_count() or 1
     started = time.perf_counter()
+    load_before = list(os.getloadavg())
     print(f"# bench_als: alpha={ALPHA}, lambda={REGULARIZATION}, {cores} cores, "
-          f"{'in-process' if in_process else 'one child process per measurement'}", flush=True)
+          f"{'in-process' if in_process else 'one child process per measurement'}, "
+          f"load average {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}", flush=True)
+    record: dict = {"benchmark": "als", "alpha": ALPHA, "regularization": REGULARIZATION, "cores": cores,
+                    "in_process": in_process, "iterations": args.iterations, "load_average_before": load_before,
+                    "rows": [], "ndcg": [], "targets": []}
     with tempfile.TemporaryDirectory(prefix="bench_als_") as tmp:
         folder = Path(tmp)
         want_ndcg = args.ndcg_iterations > 0 and bool(args.ndcg_solvers)
         needed = sorted(set(([] if args.no_timing else args.datasets) + (args.ndcg_datasets if want_ndcg else [])))
         paths = prepare_data(argparse.Namespace(datasets=needed, synthetic_nnz=args.synthetic_nnz), folder)
+        stats = {}
+        for name, path in paths.items():
+            import numpy as np
+            import scipy.sparse as sp
+
+            counts = sp.load_npz(path).tocsr()
+            stats[name] = {"n_users": counts.shape[0], "n_items": counts.shape[1], "nnz": int(counts.nnz),
+                           "users_nonempty": int(np.count_nonzero(np.diff(counts.indptr))),
+                           "items_nonempty": int(np.count_nonzero(np.bincount(counts.indices,
+                                                                              minlength=counts.shape[1])))}
+        record["data"] = {name: {"label": _label(name, s), **s} for name, s in stats.items()}
         header = (f"{'data':<10} {'f':>4} {'solver':<9} {'threads':>7} {'ours s/it':>10} {'impl s/it':>10} "
-                  f"{'ratio':>6} {'target':>6} {'ours MB':>8} {'impl MB':>8}")
+                  f"{'ratio':>6} {'target':>6} {'ours set-up':>11} {'impl set-up':>11} {'ours +MB':>8} "
+                  f"{'impl +MB':>8}")
         if not args.no_timing:
+            print("\nseconds per iteration (best of the timed ones); set-up = seconds of fit outside the "
+                  "iterations;\n+MB = peak memory growth of that fit (MiB; implicit with the confidence "
+                  "matrix it is handed)")
             print("\n" + header + "\n" + "-" * len(header), flush=True)
         rows_ok = True
         for name in ([] if args.no_timing else args.datasets):
@@ -313,17 +509,27 @@ def main(argv=None) -> int:
                         met = ratio is not None and ratio <= TARGETS[solver]
                         rows_ok &= met or ratio is None
                         label = "all" if threads == 0 else str(threads)
-                        peak_ours = None if in_process else result["ours"]["peak_mb"]
-                        peak_theirs = None if in_process or theirs is None else result["implicit"]["peak_mb"]
+                        impl = result.get("implicit", {})
                         print(f"{name:<10} {factors:>4} {solver:<9} {label:>7} {ours:>10.3f} "
                               f"{_fmt(theirs, '>10.3f')} {_fmt(ratio, '>6.2f')} {TARGETS[solver]:>6.2f} "
-                              f"{_fmt(peak_ours, '>8.0f')} {_fmt(peak_theirs, '>8.0f')}"
+                              f"{result['ours']['setup_seconds']:>11.3f} {_fmt(impl.get('setup_seconds'), '>11.3f')} "
+                              f"{_fmt(result['ours']['growth_mb'], '>8.0f')} {_fmt(impl.get('growth_mb'), '>8.0f')}"
                               f"{'' if met or ratio is None else '  MISSED'}", flush=True)
+                        record["rows"].append({"data": name, "factors": factors, "solver": solver,
+                                               "threads": label, "ours": result["ours"],
+                                               "implicit": result.get("implicit"), "ratio": ratio,
+                                               "target": TARGETS[solver]})
+        footprint = {library: run_child({"kind": "import", "library": library}) for library in libraries}
+        record["import"] = footprint
+        print(f"\nmemory after import + a tiny warm fit with both solvers (fresh process, MiB): "
+              + ", ".join(f"{lib} {v['after_fit_mb']:.0f} (after the import alone {v['import_mb']:.0f})"
+                          for lib, v in footprint.items()), flush=True)
         if not args.no_compile:
             with tempfile.TemporaryDirectory(prefix="numba_cache_") as cache:
                 env = {"NUMBA_CACHE_DIR": cache}
                 first = run_child({"kind": "compile"}, extra_env=env)["seconds"]
                 second = run_child({"kind": "compile"}, extra_env=env)["seconds"]
+            record["compile"] = {"first_process_seconds": first, "second_process_seconds": second}
             print(f"\nnumba compile (import + tiny fit with both solvers + recommend, fresh cache dir): "
                   f"first process {first:.1f} s, second process {second:.2f} s (target < 2 s)", flush=True)
         if want_ndcg:
@@ -347,9 +553,80 @@ def main(argv=None) -> int:
                     diff_matched = None if not matched else 100.0 * (values["ours"] - matched) / matched
                     print(f"{name:<10} {solver:<9} {values['ours']:>7.4f} {_fmt(theirs, '>9.4f')} "
                           f"{_fmt(diff, '>+7.1f')} {_fmt(matched, '>8.4f')} {_fmt(diff_matched, '>+7.1f')}", flush=True)
-    print(f"\n# total {time.perf_counter() - started:.0f} s; "
+                    record["ndcg"].append({"data": name, "solver": solver, "factors": factors,
+                                           "iterations": args.ndcg_iterations, **values})
+    record["targets"] = _targets(record, stats)
+    record["peak"] = peak = float32_peak()
+    gflops = [t for t in record["targets"] if t["unit"] == "GFLOP/s"]
+    if gflops:
+        g = gflops[0]
+        print(f"\nCholesky float32 rate on {g['measure'].split(': ', 1)[1]}: ours {g['ours']:.1f} GFLOP/s"
+              + ("" if g["implicit"] is None else f", implicit {g['implicit']:.1f} GFLOP/s")
+              + f" ({cholesky_flops.__doc__.splitlines()[0].rstrip('.')}); machine float32 peak "
+              f"{peak['gflops']:.0f} GFLOP/s: {peak['how']}; share of peak: ours {g['ours'] / peak['gflops']:.1%}"
+              + ("" if g["implicit"] is None else f", implicit {g['implicit'] / peak['gflops']:.1%}"))
+        record["targets"].append(_record(
+            f"ALS Cholesky float32 share of the machine's float32 peak ({peak['gflops']:.0f} GFLOP/s, "
+            f"estimated from lscpu): {g['measure'].split(': ', 1)[1]}", g["ours"] / peak["gflops"],
+            None if g["implicit"] is None else g["implicit"] / peak["gflops"], None, "fraction of peak"))
+    record["load_average_after"] = list(os.getloadavg())
+    record["seconds"] = time.perf_counter() - started
+    print("\ntargets (issue 11): measure | ours | implicit | ratio | target | met")
+    for t in record["targets"]:
+        print(f"  {t['measure']} | {_fmt(t['ours'], '.4g')} {t['unit']} | {_fmt(t['implicit'], '.4g')} | "
+              f"{_fmt(t['ratio'], '.3f')} | {t['target']} | {'met' if t['met'] else 'NOT met'}")
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / ("als_quick.json" if args.quick else "als.json")).write_text(json.dumps(record, indent=2) + "\n")
+    after = record["load_average_after"]
+    print(f"\n# total {record['seconds']:.0f} s; load average at the end {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}; "
           f"{'every timed row met its target' if rows_ok else 'some rows MISSED their target'}")
     return 0
+
+
+def _targets(record: dict, stats: dict) -> list[dict]:
+    """The ``targets`` records of issue 11 (targets 1-3 and the figures to report) from the measurements."""
+    out = []
+    for row in record["rows"]:
+        label = _label(row["data"], stats[row["data"]])
+        impl = row["implicit"] or {}
+        out.append(_record(f"ALS {row['solver']} seconds per iteration, f={row['factors']}, threads "
+                           f"{row['threads']}: {label}", row["ours"]["seconds_per_iteration"],
+                           impl.get("seconds_per_iteration"), TARGETS[row["solver"]], "s"))
+    # set-up and memory: the largest matrix, CG, the first factors and thread setting timed
+    cg_rows = [r for r in record["rows"] if r["solver"] == "cg"] or record["rows"]
+    if cg_rows:
+        largest = max(stats[r["data"]]["nnz"] for r in cg_rows)
+        row = [r for r in cg_rows if stats[r["data"]]["nnz"] == largest][0]
+        label = _label(row["data"], stats[row["data"]])
+        impl = row["implicit"] or {}
+        what = f"{row['solver']}, f={row['factors']}, threads {row['threads']}: {label}"
+        out.append(_record(f"ALS fit set-up outside the iterations, {what}", row["ours"]["setup_seconds"],
+                           impl.get("setup_seconds"), SETUP_TARGET, "s"))
+        out.append(_record(f"ALS fit peak memory growth (implicit with the confidence matrix it is handed), {what}",
+                           row["ours"]["growth_mb"], impl.get("growth_mb"), MEMORY_TARGET, "MiB"))
+    chol = [r for r in record["rows"] if r["solver"] == "cholesky"]
+    if chol:
+        largest = max(stats[r["data"]]["nnz"] for r in chol)
+        row = [r for r in chol if stats[r["data"]]["nnz"] == largest][0]
+        flops = cholesky_flops(stats[row["data"]], row["factors"])
+        impl = row["implicit"] or {}
+        theirs = impl.get("seconds_per_iteration")
+        out.append(_record(f"ALS Cholesky float32 GFLOP/s (kernel's FLOPs / best iteration), f={row['factors']}, "
+                           f"threads {row['threads']}: {_label(row['data'], stats[row['data']])}",
+                           flops / row["ours"]["seconds_per_iteration"] / 1e9,
+                           None if not theirs else flops / theirs / 1e9, None, "GFLOP/s"))
+    footprint = record.get("import", {})
+    if "ours" in footprint:
+        out.append(_record("memory after import + a tiny warm fit with both solvers (fresh process)",
+                           footprint["ours"]["after_fit_mb"], footprint.get("implicit", {}).get("after_fit_mb"),
+                           None, "MiB"))
+    for entry in record["ndcg"]:
+        if "implicit-matched" in entry:
+            out.append(_record(f"ALS {entry['solver']} NDCG@10 vs implicit from our start and order "
+                               f"({entry['iterations']} iterations): {_label(entry['data'], stats[entry['data']])}",
+                               entry["ours"], entry["implicit-matched"], None, "NDCG@10"))
+    return out
 
 
 if __name__ == "__main__":
