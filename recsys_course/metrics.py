@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -218,16 +219,22 @@ def _per_user(predictions, test, k, train, users, want):
             # train items are already gone from the lists and score 0 like every unlisted
             # item, but they are still skipped by the kernel through train
             table, _, _ = evaluate_rows(_ranked_to_scores(preds, n_items), k, rows, t_indptr,
-                                        t_indices, indptr, indices, data, False, True)
+                                        t_indices, indptr, indices, data, False, True, _blocks())
     else:
         table, _, _ = evaluate_rows(preds, k, rows, t_indptr, t_indices, indptr, indices, data,
-                                    need_lists, need_full)
+                                    need_lists, need_full, _blocks())
         for name in ("precision", "recall", "map", "ndcg", "ndcg_graded"):
             result[name] = table[:, _COLUMN[name]]
     if need_full:
         result["auc"] = table[:, _COLUMN["auc"]]
         result["percentile_rank"] = (table[:, 6], table[:, 7])
     return result
+
+
+def _blocks() -> int:
+    """Runs of rows per kernel call: a few per numba thread, so that each reuses its buffers
+    while the threads still share the work evenly."""
+    return 4 * numba.get_num_threads()
 
 
 def _mean(values: np.ndarray) -> float:
@@ -406,6 +413,7 @@ def evaluate(
     indices = test.indices.astype(np.int64)
     data = test.data.astype(np.float64)
     table = np.empty((rows.size, 8))
+    n_blocks = _blocks()
     recommended = np.zeros(n_items, dtype=bool)
     for start in range(0, rows.size, chunk_size):
         chunk = rows[start:start + chunk_size]
@@ -418,7 +426,7 @@ def evaluate(
             scores = scores.astype(np.float64)
         scores = np.ascontiguousarray(scores)
         part, top, bad = evaluate_rows(scores, k, chunk, t_indptr, t_indices, indptr, indices,
-                                       data, need_lists, need_full)
+                                       data, need_lists, need_full, n_blocks)
         if bad.any():
             raise ValueError(f"model.score returned NaN scores for user {int(chunk[np.argmax(bad)])}")
         table[start:start + chunk.size] = part
