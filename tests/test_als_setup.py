@@ -109,19 +109,30 @@ def test_confidence_weights_match_the_confidence_matrix(counts, dtype, scheme):
     w = np.empty(counts.nnz, dtype=dtype)
     t = np.empty(counts.nnz, dtype=dtype)
     if scheme == "linear":
-        largest = P.confidence_weights(counts.data, 3.7, True, w, t)
+        largest, derivable = P.confidence_weights(counts.data, 3.7, True, w, t)
     else:
-        largest = P.confidence_weights(conf.data.copy(), 0.0, False, w, t)
+        largest, derivable = P.confidence_weights(conf.data.copy(), 0.0, False, w, t)
     np.testing.assert_array_equal(w, (conf.data - 1.0).astype(dtype))
     np.testing.assert_array_equal(t, conf.data.astype(dtype))
     assert largest == conf.data.max()
+    assert derivable == bool(np.all(t.astype(np.float64) == w.astype(np.float64) + 1.0))
 
 
-def test_transpose_matches_scipy(counts):
+def test_targets_are_derivable_for_counts_and_not_for_rounded_fractions():
+    values = np.array([1.0, 2.0, 7.0, 1000.0])
+    w, t = np.empty(4, np.float32), np.empty(4, np.float32)
+    assert P.confidence_weights(values, 40.0, True, w, t)[1]  # integers: w and c exact in float32
+    assert not P.confidence_weights(np.array([0.1, 1e-5]), 0.3, True, w[:2], t[:2])[1]
+    w64, t64 = np.empty(2), np.empty(2)
+    assert P.confidence_weights(np.array([0.1, 1e-5]), 0.3, True, w64, t64)[1]  # float64: c - 1 is exact
+
+
+@pytest.mark.parametrize("derive", [False, True])
+def test_transpose_matches_scipy(counts, derive):
     indptr = counts.indptr.astype(np.int64)
     w = counts.data * 2.0
-    t = counts.data + 0.5
-    out = A._item_side_arrays(indptr, counts.indices, w, t, *counts.shape)
+    t = w + 1.0 if derive else counts.data + 0.5  # derive: targets recomputed as w + 1
+    out = A._item_side_arrays(indptr, counts.indices, w, t, *counts.shape, derive=derive)
     expected = sp.csr_matrix((np.arange(counts.nnz, dtype=np.float64), counts.indices, counts.indptr),
                              shape=counts.shape).T.tocsr()
     order = expected.data.astype(np.int64)  # which user-side entry lands where

@@ -9,7 +9,10 @@ kernels build them straight from the counts, without a confidence matrix in betw
   ``feedback.confidence`` followed by ``c - 1`` and a cast, so the values are bit for bit
   the ones a confidence matrix would give.
 * :func:`transpose_rows` is a counting sort: the item side's CSR arrays, weights and targets
-  in one pass, rows kept in order inside each column (as ``scipy``'s transpose does).
+  in one pass, rows kept in order inside each column (as ``scipy``'s transpose does). When
+  every target is exactly its weight + 1 in the stored dtype (integer counts with the linear
+  scheme, and always in float64), only the weights are scattered and the targets are
+  recomputed in order afterwards: one random-access stream fewer.
 
 No input checks here: ``als.py`` validates once, before calling them.
 """
@@ -27,24 +30,31 @@ def confidence_weights(values, alpha, linear, weights, targets):
     """``c = 1 + alpha * values`` (``linear``) or ``c = values``; ``weights = c - 1``, ``targets = c``.
 
     Computed in float64 and rounded once when stored (so float32 output equals
-    ``(c - 1.0).astype(np.float32)`` and ``c.astype(np.float32)``). Returns the largest c.
+    ``(c - 1.0).astype(np.float32)`` and ``c.astype(np.float32)``). Returns the largest c and
+    whether every stored target equals its stored weight + 1 exactly (then the weight + 1,
+    computed in float64 and stored, gives back the target bit for bit).
     """
     largest = 1.0
+    derivable = True
     for p in range(values.shape[0]):
         c = 1.0 + alpha * values[p] if linear else values[p]
         weights[p] = c - 1.0
         targets[p] = c
         if c > largest:
             largest = c
-    return largest
+        if derivable and not float(targets[p]) == float(weights[p]) + 1.0:
+            derivable = False
+    return largest, derivable
 
 
 @numba.njit(cache=True, nogil=True)
-def transpose_rows(indptr, indices, weights, targets, out_indptr, out_indices, out_weights, out_targets):
+def transpose_rows(indptr, indices, weights, targets, derive, out_indptr, out_indices, out_weights, out_targets):
     """The transpose of a CSR matrix with two value arrays, by counting sort.
 
     ``out_indptr`` (length columns + 1) must come in zeroed; every other output is filled.
     Inside each output row the column indices (the input's row numbers) come out sorted.
+    ``derive``: every target is its weight + 1 exactly (see :func:`confidence_weights`), so the
+    targets are recomputed from the transposed weights instead of being scattered.
     """
     n_rows = indptr.shape[0] - 1
     n_cols = out_indptr.shape[0] - 1
@@ -59,5 +69,9 @@ def transpose_rows(indptr, indices, weights, targets, out_indptr, out_indices, o
             q = cursor[j]
             out_indices[q] = r
             out_weights[q] = weights[p]
-            out_targets[q] = targets[p]
+            if not derive:
+                out_targets[q] = targets[p]
             cursor[j] = q + 1
+    if derive:
+        for q in range(out_weights.shape[0]):
+            out_targets[q] = float(out_weights[q]) + 1.0

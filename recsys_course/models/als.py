@@ -469,13 +469,14 @@ def _canonical_counts(counts: Any) -> sp.csr_matrix | None:
 
 
 def _item_side_arrays(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, targets: np.ndarray,
-                      n_users: int, n_items: int):
+                      n_users: int, n_items: int, derive: bool = False):
     """The transpose (items x users) of the user side's arrays: indptr, indices, weights, targets."""
     item_indptr = np.zeros(n_items + 1, dtype=np.int64)
     item_indices = np.empty(indices.size, dtype=np.int32 if n_users <= np.iinfo(np.int32).max else np.int64)
     item_weights = np.empty_like(weights)
     item_targets = np.empty_like(targets)
-    P.transpose_rows(indptr, indices, weights, targets, item_indptr, item_indices, item_weights, item_targets)
+    P.transpose_rows(indptr, indices, weights, targets, derive, item_indptr, item_indices, item_weights,
+                     item_targets)
     return item_indptr, item_indices, item_weights, item_targets
 
 
@@ -644,46 +645,44 @@ class ImplicitALS(FactorModelBase):
         alpha, scheme = params["alpha"], params["scheme"]
         epsilon = LOG_EPSILON if scheme == "log" else 1e-8
         threads = _resolve_threads(params["num_threads"])
-        # the solvers' arrays, built from the counts without a confidence matrix: per stored
-        # entry w = c - 1 and t = c in ``dtype``, users' side, then items' side by one transpose
-        indptr = np.asarray(counts.indptr, dtype=np.int64)
-        indices = counts.indices
-        weights = np.empty(counts.nnz, dtype=dtype)
-        targets = np.empty(counts.nnz, dtype=dtype)
+        drawn: dict = {}
+
+        def draw() -> None:
+            try:
+                drawn["factors"] = self._initial_factors(self.n_users, self.n_items, f, dtype, rng)
+            except BaseException as error:  # handed to the main thread below
+                drawn["error"] = error
 
         def confidence_of(start: int, stop: int) -> np.ndarray:  # c in float64, as feedback.confidence
             return feedback._confidence_values(counts.data[start:stop], alpha, scheme, epsilon)
 
-        if scheme == "linear":
-            largest = P.confidence_weights(counts.data, alpha, True, weights, targets)
-        else:
-            largest = 1.0
-            for start in range(0, counts.nnz, LOSS_CHUNK):
-                stop = min(start + LOSS_CHUNK, counts.nnz)
-                largest = max(largest, P.confidence_weights(confidence_of(start, stop), 0.0, False,
-                                                            weights[start:stop], targets[start:stop]))
-        if largest > float(np.finfo(dtype).max) / 1e3:  # the kernels multiply confidences by factors
-            raise ValueError(
-                f"alpha={params['alpha']:g} makes confidences up to {largest:.3g}, too large for "
-                f"dtype {np.dtype(dtype).name}; use a smaller alpha or dtype=np.float64"
-            )
-        drawn: dict = {}
-        if initial is None:
-            def draw() -> None:
-                try:
-                    drawn["factors"] = self._initial_factors(self.n_users, self.n_items, f, dtype, rng)
-                except BaseException as error:  # handed to the main thread below
-                    drawn["error"] = error
-
-            # the random draw runs beside the transpose (both release the GIL) when threads are allowed
-            worker = threading.Thread(target=draw, daemon=True) if threads > 1 else None
-            if worker is not None:
-                worker.start()
-        else:
-            X, Y = _check_initial(initial, self.n_users, self.n_items, f, dtype)
-            worker = None
+        # the random start is drawn beside the set-up (numpy's generator and the set-up kernels
+        # release the GIL) when more than one thread is allowed
+        worker = threading.Thread(target=draw, daemon=True) if initial is None and threads > 1 else None
+        if worker is not None:
+            worker.start()
         try:
-            item_arrays = _item_side_arrays(indptr, indices, weights, targets, self.n_users, self.n_items)
+            # the solvers' arrays, built from the counts without a confidence matrix: per stored
+            # entry w = c - 1 and t = c in ``dtype``, users' side, then items' side by one transpose
+            indptr = np.asarray(counts.indptr, dtype=np.int64)
+            indices = counts.indices
+            weights = np.empty(counts.nnz, dtype=dtype)
+            targets = np.empty(counts.nnz, dtype=dtype)
+            if scheme == "linear":
+                largest, derive = P.confidence_weights(counts.data, alpha, True, weights, targets)
+            else:
+                largest, derive = 1.0, True
+                for start in range(0, counts.nnz, LOSS_CHUNK):
+                    stop = min(start + LOSS_CHUNK, counts.nnz)
+                    piece = P.confidence_weights(confidence_of(start, stop), 0.0, False, weights[start:stop],
+                                                 targets[start:stop])
+                    largest, derive = max(largest, piece[0]), derive and piece[1]
+            if largest > float(np.finfo(dtype).max) / 1e3:  # the kernels multiply confidences by factors
+                raise ValueError(
+                    f"alpha={params['alpha']:g} makes confidences up to {largest:.3g}, too large for "
+                    f"dtype {np.dtype(dtype).name}; use a smaller alpha or dtype=np.float64"
+                )
+            item_arrays = _item_side_arrays(indptr, indices, weights, targets, self.n_users, self.n_items, derive)
         finally:
             if worker is not None:
                 worker.join()
@@ -693,6 +692,8 @@ class ImplicitALS(FactorModelBase):
             if "error" in drawn:
                 raise drawn["error"]
             X, Y = drawn["factors"]
+        else:
+            X, Y = _check_initial(initial, self.n_users, self.n_items, f, dtype)
         # float64: the targets are c exactly, so the loss reads them; float32: it derives c from the counts
         users = _Side.from_arrays(indptr, indices, weights, targets, f, threads,
                                   conf64=targets if dtype == np.float64 else None)
