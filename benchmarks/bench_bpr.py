@@ -20,7 +20,8 @@ uniform negatives, the same epochs), median over random_state 0, 1, 2 (``--sched
 for more; mean and standard deviation are printed too), on the same two holdouts. Target:
 strata's median at most 2% below hogwild's.
 
-The numbers are also written to ``benchmarks/results/bpr.json`` (``bpr_quick.json``).
+The numbers are also written to ``benchmarks/results/bpr.json`` (``bpr_quick.json``), with a
+top-level ``targets`` list (issue 11, target 4) that ``make bench`` prints in its summary table.
 
     python benchmarks/bench_bpr.py            # MovieLens 1M speed, ML-100K + Instacart quality
     python benchmarks/bench_bpr.py --quick    # small synthetic data, a few seconds
@@ -29,7 +30,6 @@ The numbers are also written to ``benchmarks/results/bpr.json`` (``bpr_quick.jso
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -41,10 +41,10 @@ for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # not OMP_NUM_THREADS:
 TARGET = 1.25
 STRATA_TARGETS = {"one thread": 1.5, "all threads": 1.25}  # strata samples/s over implicit's
 QUALITY_TOLERANCE = 0.02  # strata's median NDCG@10 at most this much (relative) below hogwild's
-HERE = Path(__file__).resolve().parent
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import add_threading_layer_option, run_with_settings  # noqa: E402
+from _common import (add_threading_layer_option, print_targets, run_with_settings,  # noqa: E402
+                     target_record, write_results)
 
 
 class _Factors:
@@ -191,7 +191,7 @@ def _run(args) -> int:
           f"{'implicit samples/s':>20}{'ours/implicit':>15}{'strata/implicit':>17}"
           f"{'per CPU s: ours':>17}{'strata':>12}{'implicit':>12}{'ours/impl':>11}"
           f"{'strata/impl':>13}")
-    ratios, strata_met = [], []
+    ratios, strata_met, targets = [], [], []
     for threads in sorted({1, all_threads}):
         b = speed(train, args, threads)
         ratio, strata_ratio = b["ours"] / b["theirs"], b["strata"] / b["theirs"]
@@ -202,6 +202,11 @@ def _run(args) -> int:
                                 "implicit": b["theirs"], "hogwild_cpu": b["ours_cpu"],
                                 "strata_cpu": b["strata_cpu"], "implicit_cpu": b["theirs_cpu"],
                                 "strata_target": target})
+        where = f"{threads} thread{'s' if threads > 1 else ''}, {args.factors} factors: {name}"
+        targets.append(target_record(f"BPR hogwild samples/s vs implicit, {where}", b["ours"],
+                                     b["theirs"], TARGET, "samples/s", higher_is_better=True))
+        targets.append(target_record(f"BPR strata samples/s vs implicit, {where}", b["strata"],
+                                     b["theirs"], target, "samples/s", higher_is_better=True))
         print(f"{threads:<10}{b['ours']:>16,.0f}{b['strata']:>18,.0f}{b['theirs']:>20,.0f}"
               f"{ratio:>15.2f}{strata_ratio:>17.2f}"
               f"{b['ours_cpu']:>17,.0f}{b['strata_cpu']:>12,.0f}{b['theirs_cpu']:>12,.0f}"
@@ -240,6 +245,10 @@ def _run(args) -> int:
                                         "hogwild": per_seed["hogwild"],
                                         "strata": per_seed["strata"],
                                         "median_change": change, "met": bool(met)})
+            targets.append(target_record(
+                f"BPR strata NDCG@10 / hogwild's, median of {args.schedule_seeds} seeds, lr "
+                f"{learning_rate}, {args.quality_epochs} epochs: {data_name}", strata, None,
+                1.0 - QUALITY_TOLERANCE, "NDCG@10", higher_is_better=True, ratio=strata / hogwild))
             seeds = (" ".join(f"{v:.4f}" for v in per_seed["hogwild"]) + " | "
                      + " ".join(f"{v:.4f}" for v in per_seed["strata"]))
             spread = "".join(f"{np.mean(per_seed[k]):>12.4f} ± {np.std(per_seed[k], ddof=1):.4f}"
@@ -248,10 +257,10 @@ def _run(args) -> int:
                   f"{change:>+18.2%}{'met' if met else 'NOT met':>9}{spread}   {seeds}")
     record["threading_layer"] = numba.threading_layer()
     print(f"numba threading layer: {record['threading_layer']}")
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / ("bpr_quick.json" if args.quick else "bpr.json")).write_text(
-        json.dumps(record, indent=2) + "\n")
+    record["targets"] = targets
+    print()
+    print_targets(targets)
+    write_results("bpr", args.quick, record)
     return 0
 
 

@@ -13,7 +13,6 @@ session is opened once and reused. The fixed cost per fit is reported too.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import add_threading_layer_option, run_with_settings  # noqa: E402
+from _common import (add_threading_layer_option, print_targets, run_with_settings,  # noqa: E402
+                     target_record, write_results)
 
 
 def _timed(call) -> float:
@@ -75,13 +75,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'ours':<8} {ours_it:>12.3f} {ours_fixed:>12.2f}")
     print(f"{'Spark':<8} {spark_it:>12.3f} {spark_fixed:>12.2f}")
     print(f"ours/Spark per iteration: {ratio:.3f}")
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / ("spark_quick.json" if args.quick else "spark.json")).write_text(json.dumps({
+    record = target_record(f"ALS seconds per iteration vs Spark's ALS on local[2] (ratio ours / Spark), "
+                           f"{factors} factors: {name}", ours_it, None, None, "s",
+                           ratio=ratio if np.isfinite(ratio) else None)
+    record["versus"] = {"name": "Spark local[2]", "value": spark_it}
+    print()
+    print_targets([record])
+    write_results("spark", args.quick, {
         "data": name, "factors": factors, "iterations": [low, high],
         "ours_s_per_iteration": ours_it, "spark_s_per_iteration": spark_it,
         "ours_fixed_s": ours_fixed, "spark_fixed_s": spark_fixed, "ratio": ratio,
-    }, indent=2) + "\n")
+        "targets": [record],
+    })
     return 0 if np.isfinite(ratio) else 1
 
 

@@ -68,6 +68,7 @@ def _autograder(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    """Every benchmark, then one table of issue 11's targets (benchmarks/results/summary.json)."""
     script = REPO_ROOT / "benchmarks" / "run_all.py"
     if not script.exists():
         print(f"the benchmarks live in the course repository ({script} not found)", file=sys.stderr)
@@ -81,7 +82,7 @@ _PASS_THROUGH = {
     "quiz": (_quiz, "take the quiz in the terminal"),
     "grade": (_grade, "grade exercise submissions"),
     "autograder": (_autograder, "write a Gradescope autograder zip for one exercise"),
-    "bench": (_bench, "run the benchmarks against the implicit library"),
+    "bench": (_bench, "run the benchmarks against the implicit library and print one table of targets"),
 }
 
 
