@@ -98,7 +98,8 @@ def _check_test_train(test: Any, train: Any) -> tuple[sp.csr_matrix, sp.csr_matr
                 f"test and train must have the same shape (users x items), got test {test.shape} "
                 f"and train {train.shape}"
             )
-    if train.nnz and count_overlap(test.indptr, test.indices, train.indptr, train.indices):
+    if train.nnz and count_overlap(test.indptr, test.indices, train.indptr, train.indices,
+                                   test.shape[1], _blocks()):
         overlap = test.multiply(train)
         # an item seen in training is never ranked, so it cannot be a test hit
         test = test - test.multiply(overlap > 0)
@@ -229,6 +230,15 @@ def _per_user(predictions, test, k, train, users, want):
         result["auc"] = table[:, _COLUMN["auc"]]
         result["percentile_rank"] = (table[:, 6], table[:, 7])
     return result
+
+
+def _index_arrays(*matrices: sp.csr_matrix) -> list[np.ndarray]:
+    """indptr and indices of each CSR matrix, in one integer type for all (int32 when every one
+    fits, so that the kernels see one signature and nothing is copied in the usual case)."""
+    arrays = [a for m in matrices for a in (m.indptr, m.indices)]
+    small = all(a.dtype == np.int32 or (a.size == 0 or int(a.max()) < 2**31 - 1) for a in arrays)
+    dtype = np.int32 if small else np.int64
+    return [a.astype(dtype, copy=False) for a in arrays]
 
 
 def _blocks() -> int:
@@ -407,11 +417,9 @@ def evaluate(
     want = set(metrics)
     need_lists = bool(want & set(_LIST_METRICS))
     need_full = bool(want & set(_FULL_METRICS))
-    t_indptr = train.indptr.astype(np.int64)
-    t_indices = train.indices.astype(np.int64)
-    indptr = test.indptr.astype(np.int64)
-    indices = test.indices.astype(np.int64)
-    data = test.data.astype(np.float64)
+    # the CSR arrays as they are (no copies) when they fit in int32, as scipy stores most
+    t_indptr, t_indices, indptr, indices = _index_arrays(train, test)
+    data = test.data.astype(np.float64, copy=False)
     table = np.empty((rows.size, 8))
     n_blocks = _blocks()
     recommended = np.zeros(n_items, dtype=bool)
