@@ -23,15 +23,19 @@ from __future__ import annotations
 import numba
 import numpy as np
 from numba import prange
+from numba.np.linalg import _BLAS
 
 __all__ = [
     "CG_GROUP",
     "GATHER_CHUNK",
     "INLINE_MAX",
+    "cholesky_solve_blocked",
     "cholesky_solve_inplace",
     "row_blocks",
     "solve_rows_cg",
     "solve_rows_cholesky",
+    "solve_rows_cholesky_exact",
+    "solve_rows_cholesky_f32",
     "implicit_loss_rows",
     "squared_error_rows",
 ]
@@ -50,6 +54,13 @@ CG_GROUP = 16
 GATHER_CHUNK = 32
 #: rows with at most this many entries update the matrix by rank-1 loops instead of a matmul
 INLINE_MAX = 4
+#: rows of Y per matmul in the float32 Cholesky kernel, which accumulates straight into the
+#: row's matrix (BLAS beta = 1), so a larger block costs no extra pass over the matrix
+GATHER_CHUNK_F32 = 64
+
+#: BLAS sgemm through numba's own helper (resolved by symbol name, so the kernels stay cacheable):
+#: C = alpha op(A) op(B) + beta C, column-major, every scalar and array passed by pointer
+_sgemm = _BLAS().numba_xxgemm(numba.float32)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
@@ -112,8 +123,21 @@ def row_blocks(indptr, cost_per_row, n_blocks, align=CG_GROUP):
     return np.array(bounds, dtype=np.int64)
 
 
-@numba.njit(cache=True, parallel=True, fastmath=_FAST)
 def solve_rows_cholesky(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol):
+    """Exact solve of every row's system (see module docstring) into ``out``.
+
+    float32 factors go to ``solve_rows_cholesky_f32`` (same systems, faster arithmetic, other
+    rounding); every other dtype to ``solve_rows_cholesky_exact``, whose float64 results are
+    the reference the notebooks print.
+    """
+    if Y.dtype == np.float32:
+        solve_rows_cholesky_f32(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol)
+    else:
+        solve_rows_cholesky_exact(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol)
+
+
+@numba.njit(cache=True, parallel=True, fastmath=_FAST)
+def solve_rows_cholesky_exact(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol):
     """Exact solve of every row's system (see module docstring) into ``out``.
 
     Level-3 work: a row's factors ``y_k`` are gathered (scaled by sqrt(w_k)) into a
@@ -170,6 +194,141 @@ def solve_rows_cholesky(indptr, indices, weights, targets, Y, base, reg, out, st
                         for j in range(i + 1):
                             a[i, j] += tmp[i, j]
             code = cholesky_solve_inplace(a, rhs, x, tol)
+            if code == 0:
+                for i in range(f):
+                    if not np.isfinite(x[i]):
+                        code = 2
+                    out[u, i] = x[i]
+            else:
+                out[u, :] = 0
+            status[u] = code
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def cholesky_solve_blocked(a, diag, b, x, tol):
+    """Solve ``a x = b`` (lower triangle of ``a`` read), four rows of L at a time.
+
+    The same left-looking algorithm as ``cholesky_solve_inplace``, but each pass over
+    row j of L serves four dot products (rows i..i+3), which cuts loop and reduction
+    overhead 2-3x at f = 64; the backward solve runs along rows (contiguous) instead of
+    down columns. ``diag`` receives a copy of the diagonal before factoring (the pivot
+    test compares against it). Returns 0, or 1 for a pivot at or below ``tol`` x diagonal.
+    """
+    f = a.shape[0]
+    for i in range(f):
+        diag[i] = a[i, i]
+    for j in range(f):
+        aj = a[j, :j]
+        d = a[j, j]
+        for k in range(j):
+            d -= aj[k] * aj[k]
+        if not d > tol * diag[j]:  # also catches NaN
+            return 1
+        d = np.sqrt(d)
+        a[j, j] = d
+        inv = 1.0 / d
+        i = j + 1
+        while i + 4 <= f:
+            r0 = a[i, :j]
+            r1 = a[i + 1, :j]
+            r2 = a[i + 2, :j]
+            r3 = a[i + 3, :j]
+            s0 = a[i, j]
+            s1 = a[i + 1, j]
+            s2 = a[i + 2, j]
+            s3 = a[i + 3, j]
+            for k in range(j):
+                ajk = aj[k]
+                s0 -= r0[k] * ajk
+                s1 -= r1[k] * ajk
+                s2 -= r2[k] * ajk
+                s3 -= r3[k] * ajk
+            a[i, j] = s0 * inv
+            a[i + 1, j] = s1 * inv
+            a[i + 2, j] = s2 * inv
+            a[i + 3, j] = s3 * inv
+            i += 4
+        while i < f:
+            ri = a[i, :j]
+            s = a[i, j]
+            for k in range(j):
+                s -= ri[k] * aj[k]
+            a[i, j] = s * inv
+            i += 1
+    # forward: L z = b (dot products along rows of L)
+    for i in range(f):
+        ri = a[i, :i]
+        s = b[i]
+        for k in range(i):
+            s -= ri[k] * x[k]
+        x[i] = s / a[i, i]
+    # backward: L' x = z, column i of L' is row i of L: subtract x_i L[i, :i] from the rest
+    for i in range(f - 1, -1, -1):
+        xi = x[i] / a[i, i]
+        x[i] = xi
+        ri = a[i, :i]
+        for k in range(i):
+            x[k] -= xi * ri[k]
+    return 0
+
+
+@numba.njit(cache=True, parallel=True, fastmath=_FAST)
+def solve_rows_cholesky_f32(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol):
+    """float32 version of ``solve_rows_cholesky_exact``: the same systems, solved faster.
+
+    The gathered rows (scaled by sqrt(w_k)) are added to the row's matrix by sgemm with
+    beta = 1, so no temporary matrix and no extra pass; the blocked Cholesky factorises it.
+    Results depend on the row only, never on the threads or blocks.
+    """
+    f = Y.shape[1]
+    n_blocks = blocks.shape[0] - 1
+    for blk in prange(n_blocks):
+        a = np.empty((f, f), dtype=np.float32)
+        gather = np.empty((GATHER_CHUNK_F32, f), dtype=np.float32)
+        rhs = np.empty(f, dtype=np.float32)
+        x = np.empty(f, dtype=np.float32)
+        diag = np.empty(f, dtype=np.float32)
+        one = np.ones(1, dtype=np.float32)
+        for u in range(blocks[blk], blocks[blk + 1]):
+            start = indptr[u]
+            end = indptr[u + 1]
+            if end == start:
+                out[u, :] = 0
+                status[u] = 0
+                continue
+            for i in range(f):
+                for j in range(f):
+                    a[i, j] = base[i, j]
+                a[i, i] += reg[u]
+                rhs[i] = 0
+            n = end - start
+            if n <= INLINE_MAX:
+                for p in range(start, end):
+                    w = weights[p]
+                    t = targets[p]
+                    y = Y[indices[p]]
+                    for i in range(f):
+                        wy = w * y[i]
+                        ai = a[i, :i + 1]
+                        for j in range(i + 1):
+                            ai[j] += wy * y[j]
+                        rhs[i] += t * y[i]
+            else:
+                for chunk in range(start, end, GATHER_CHUNK_F32):
+                    m = min(GATHER_CHUNK_F32, end - chunk)
+                    for q in range(m):
+                        p = chunk + q
+                        y = Y[indices[p]]
+                        sw = np.sqrt(weights[p])
+                        t = targets[p]
+                        g = gather[q]
+                        for i in range(f):
+                            g[i] = sw * y[i]
+                            rhs[i] += t * y[i]
+                    # a (symmetric, so its layout does not matter) += G'G: column-major, G' is f x m
+                    _sgemm(ord("s"), ord("n"), ord("t"), f, f, m, one.ctypes, gather.ctypes, f,
+                           gather.ctypes, f, one.ctypes, a.ctypes, f)
+            code = cholesky_solve_blocked(a, diag, rhs, x, tol)
             if code == 0:
                 for i in range(f):
                     if not np.isfinite(x[i]):
