@@ -610,13 +610,19 @@ class ImplicitALS(FactorModelBase):
         # drawn in pieces of rows (the same numbers as one draw: float64 normals take one
         # generator step each), so no float64 copy of a whole factor matrix is ever held
         rows = max(1, (1 << 20) // factors)
+        buffer = None if dtype == np.float64 else np.empty((min(rows, max(n_users, n_items)), factors))
         out = []
         for n in (n_users, n_items):
             M = np.empty((n, factors), dtype=dtype)
             for start in range(0, n, rows):
-                block = rng.standard_normal((min(rows, n - start), factors))
-                block *= scale
-                M[start:start + block.shape[0]] = block
+                stop = min(start + rows, n)
+                if buffer is None:  # float64: drawn straight into the factors
+                    rng.standard_normal(out=M[start:stop])
+                    M[start:stop] *= scale
+                else:  # the product in float64, rounded once into the factors (as astype would)
+                    block = buffer[:stop - start]
+                    rng.standard_normal(out=block)
+                    np.multiply(block, scale, out=M[start:stop], casting="same_kind")
             out.append(M)
         return out[0], out[1]
 
@@ -627,6 +633,13 @@ class ImplicitALS(FactorModelBase):
         ``(user_factors, item_factors)`` of arrays shaped (users, factors) and (items, factors)
         to start from instead, e.g. the factors of a previous fit with other alpha or lambda
         (a warm start: fewer iterations reach the same loss). They are copied, never changed.
+
+        ``counts`` is validated once. A ``scipy.sparse.csr_matrix`` that is already in the form
+        validation produces (float64, sorted distinct column indices, only positive finite values
+        stored) is kept by reference for ``filter_seen`` and ``explain``, not copied: fit never
+        writes to it, and changing it in place afterwards changes what the model treats as seen.
+        No confidence matrix is built: the solvers get w = c - 1 and c per stored entry, computed
+        from the counts.
         """
         saved = dict(self.__dict__)
         try:
