@@ -186,3 +186,23 @@ def test_drawing_beside_the_transpose_gives_the_same_factors(counts, threads):
 def test_overflowing_confidence_is_still_refused(counts):
     with pytest.raises(ValueError, match="alpha"):
         _model(alpha=1e300, dtype=np.float32).fit(counts)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha", [40.0, 0.37])
+def test_one_pass_build_equals_the_two_kernels(counts, dtype, alpha):
+    values = counts.data * 1e-9 if alpha != 40.0 else counts.data  # tiny w: 1 + w rounds to 1 in float32
+    indptr = counts.indptr.astype(np.int64)
+    w, t = np.empty(counts.nnz, dtype), np.empty(counts.nnz, dtype)
+    largest, derive = P.confidence_weights(values, alpha, True, w, t)
+    expected = A._item_side_arrays(indptr, counts.indices, w, t, *counts.shape, derive=derive)
+    w1, t1 = np.empty(counts.nnz, dtype), np.empty(counts.nnz, dtype)
+    out = A._empty_item_side(counts.nnz, *counts.shape, np.dtype(dtype))
+    assert P.build_sides(values, alpha, True, indptr, counts.indices, w1, t1, *out) == (largest, derive)
+    np.testing.assert_array_equal(w1, w)
+    np.testing.assert_array_equal(t1, t)
+    for got, want in zip(out, expected):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    if dtype == np.float32 and alpha != 40.0:
+        assert not derive  # the scattered-targets branch was the one tested

@@ -468,16 +468,19 @@ def _canonical_counts(counts: Any) -> sp.csr_matrix | None:
     return counts if counts.has_canonical_format else None
 
 
+def _empty_item_side(nnz: int, n_users: int, n_items: int, dtype: np.dtype):
+    """The item side's arrays to fill: indptr (zeroed), indices, weights, targets."""
+    return (np.zeros(n_items + 1, dtype=np.int64),
+            np.empty(nnz, dtype=np.int32 if n_users <= np.iinfo(np.int32).max else np.int64),
+            np.empty(nnz, dtype=dtype), np.empty(nnz, dtype=dtype))
+
+
 def _item_side_arrays(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, targets: np.ndarray,
                       n_users: int, n_items: int, derive: bool = False):
     """The transpose (items x users) of the user side's arrays: indptr, indices, weights, targets."""
-    item_indptr = np.zeros(n_items + 1, dtype=np.int64)
-    item_indices = np.empty(indices.size, dtype=np.int32 if n_users <= np.iinfo(np.int32).max else np.int64)
-    item_weights = np.empty_like(weights)
-    item_targets = np.empty_like(targets)
-    P.transpose_rows(indptr, indices, weights, targets, derive, item_indptr, item_indices, item_weights,
-                     item_targets)
-    return item_indptr, item_indices, item_weights, item_targets
+    out = _empty_item_side(indices.size, n_users, n_items, weights.dtype)
+    P.transpose_rows(indptr, indices, weights, targets, derive, *out)
+    return out
 
 
 # ---------------------------------------------------------------------------- model
@@ -681,8 +684,10 @@ class ImplicitALS(FactorModelBase):
             indices = counts.indices
             weights = np.empty(counts.nnz, dtype=dtype)
             targets = np.empty(counts.nnz, dtype=dtype)
-            if scheme == "linear":
-                largest, derive = P.confidence_weights(counts.data, alpha, True, weights, targets)
+            if scheme == "linear":  # both sides in one pass over the counts
+                item_arrays = _empty_item_side(counts.nnz, self.n_users, self.n_items, dtype)
+                largest, _ = P.build_sides(counts.data, alpha, True, indptr, indices, weights, targets,
+                                           *item_arrays)
             else:
                 largest, derive = 1.0, True
                 for start in range(0, counts.nnz, LOSS_CHUNK):
@@ -695,7 +700,9 @@ class ImplicitALS(FactorModelBase):
                     f"alpha={params['alpha']:g} makes confidences up to {largest:.3g}, too large for "
                     f"dtype {np.dtype(dtype).name}; use a smaller alpha or dtype=np.float64"
                 )
-            item_arrays = _item_side_arrays(indptr, indices, weights, targets, self.n_users, self.n_items, derive)
+            if scheme != "linear":
+                item_arrays = _item_side_arrays(indptr, indices, weights, targets, self.n_users, self.n_items,
+                                                derive)
         finally:
             if worker is not None:
                 worker.join()
