@@ -123,6 +123,50 @@ def _margin(user_factors, item_factors, u, i, j, n_factors, zero):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
+def _positive_steps(user_factors, item_factors, item_bias, use_bias, u, i, js, negatives, lr, reg,
+                    loss_every, n_factors, one, zero, portable, loss, loss_terms, correct, updates,
+                    countdown, missed):
+    """The SGD steps of one positive (u, i) against its negatives ``js`` (-1: none found), the
+    per-step body of both schedules (``_stream`` and ``_stratum``). Inlined, so it is compiled
+    under the calling epoch kernel's floating-point flags; ``portable`` picks the margin summed
+    in a fixed order. Returns the running tallies (loss, loss_terms, correct, updates,
+    countdown, missed) with this positive's steps added."""
+    for q in range(negatives):
+        j = js[q]
+        if j < 0:
+            missed += 1.0
+            continue
+        if portable:
+            z = item_bias[i] - item_bias[j] + _margin(user_factors, item_factors, u, i, j,
+                                                      n_factors, zero)
+        else:
+            z = item_bias[i] - item_bias[j]
+            for f in range(n_factors):
+                z += user_factors[u, f] * (item_factors[i, f] - item_factors[j, f])
+        if z > zero:
+            correct += 1.0
+        # g = d ln sigmoid(z) / dz = sigmoid(-z): near 0 once the pair is in order
+        g = one / (one + np.exp(z))
+        countdown -= 1
+        if countdown == 0:  # every loss_every-th step (a countdown: no division per step)
+            countdown = loss_every
+            loss += np.log1p(np.exp(-abs(z))) + max(-z, zero)
+            loss_terms += 1.0
+        for f in range(n_factors):
+            xf = user_factors[u, f]
+            yif = item_factors[i, f]
+            yjf = item_factors[j, f]
+            user_factors[u, f] = xf + lr * (g * (yif - yjf) - reg * xf)
+            item_factors[i, f] = yif + lr * (g * xf - reg * yif)
+            item_factors[j, f] = yjf + lr * (-g * xf - reg * yjf)
+        if use_bias:
+            item_bias[i] += lr * (g - reg * item_bias[i])
+            item_bias[j] += lr * (-g - reg * item_bias[j])
+        updates += 1
+    return loss, loss_terms, correct, updates, countdown, missed
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def _stream(t, user_factors, item_factors, item_bias, use_bias, user_of, indptr, indices, bits,
             n_items, samples_per_stream, negatives, lr, reg, cdf, verify, max_tries, loss_every,
             seeds, stats, words, nnz, n_factors, one, zero, portable):
@@ -167,38 +211,10 @@ def _stream(t, user_factors, item_factors, item_bias, use_bias, user_of, indptr,
             touched += user_factors[next_u, 0] + item_factors[next_i, 0]
             if next_js[0] >= 0:
                 touched += item_factors[next_js[0], 0]
-        for q in range(negatives):
-            j = js[q]
-            if j < 0:
-                missed += 1.0
-                continue
-            if portable:
-                z = item_bias[i] - item_bias[j] + _margin(user_factors, item_factors, u, i, j,
-                                                          n_factors, zero)
-            else:
-                z = item_bias[i] - item_bias[j]
-                for f in range(n_factors):
-                    z += user_factors[u, f] * (item_factors[i, f] - item_factors[j, f])
-            if z > zero:
-                correct += 1.0
-            # g = d ln sigmoid(z) / dz = sigmoid(-z): near 0 once the pair is in order
-            g = one / (one + np.exp(z))
-            countdown -= 1
-            if countdown == 0:  # every loss_every-th step (a countdown: no division per step)
-                countdown = loss_every
-                loss += np.log1p(np.exp(-abs(z))) + max(-z, zero)
-                loss_terms += 1.0
-            for f in range(n_factors):
-                xf = user_factors[u, f]
-                yif = item_factors[i, f]
-                yjf = item_factors[j, f]
-                user_factors[u, f] = xf + lr * (g * (yif - yjf) - reg * xf)
-                item_factors[i, f] = yif + lr * (g * xf - reg * yif)
-                item_factors[j, f] = yjf + lr * (-g * xf - reg * yjf)
-            if use_bias:
-                item_bias[i] += lr * (g - reg * item_bias[i])
-                item_bias[j] += lr * (-g - reg * item_bias[j])
-            updates += 1
+        loss, loss_terms, correct, updates, countdown, missed = _positive_steps(
+            user_factors, item_factors, item_bias, use_bias, u, i, js, negatives, lr, reg,
+            loss_every, n_factors, one, zero, portable, loss, loss_terms, correct, updates,
+            countdown, missed)
     # keeps the touching loads alive (a value nobody reads would be optimised away)
     stats[t, 5] = touched
     stats[t, 0] = loss
@@ -431,7 +447,8 @@ def _stratum(b, c, state, user_factors, item_factors, item_bias, use_bias, indpt
              portable):
     """Block b's work in one sub-epoch: as many positives as stratum (b, c) holds, each a
     random pair of the stratum, with negatives from item block c; stats added to
-    ``stats[b]``. Sequential SGD, the same step as ``_stream`` (the same pipelining)."""
+    ``stats[b]``. Sequential SGD with the pipelining of ``_stream`` and the same steps
+    (``_positive_steps``)."""
     k = b * n_blocks + c
     lo = strata_ptr[k]
     n = strata_ptr[k + 1] - lo
@@ -474,37 +491,10 @@ def _stratum(b, c, state, user_factors, item_factors, item_bias, use_bias, indpt
             touched += user_factors[next_u, 0] + item_factors[next_i, 0]
             if next_js[0] >= 0:
                 touched += item_factors[next_js[0], 0]
-        for q in range(negatives):
-            j = js[q]
-            if j < 0:
-                missed += 1.0
-                continue
-            if portable:
-                z = item_bias[i] - item_bias[j] + _margin(user_factors, item_factors, u, i, j,
-                                                          n_factors, zero)
-            else:
-                z = item_bias[i] - item_bias[j]
-                for f in range(n_factors):
-                    z += user_factors[u, f] * (item_factors[i, f] - item_factors[j, f])
-            if z > zero:
-                correct += 1.0
-            g = one / (one + np.exp(z))
-            countdown -= 1
-            if countdown == 0:
-                countdown = loss_every
-                loss += np.log1p(np.exp(-abs(z))) + max(-z, zero)
-                loss_terms += 1.0
-            for f in range(n_factors):
-                xf = user_factors[u, f]
-                yif = item_factors[i, f]
-                yjf = item_factors[j, f]
-                user_factors[u, f] = xf + lr * (g * (yif - yjf) - reg * xf)
-                item_factors[i, f] = yif + lr * (g * xf - reg * yif)
-                item_factors[j, f] = yjf + lr * (-g * xf - reg * yjf)
-            if use_bias:
-                item_bias[i] += lr * (g - reg * item_bias[i])
-                item_bias[j] += lr * (-g - reg * item_bias[j])
-            updates += 1
+        loss, loss_terms, correct, updates, countdown, missed = _positive_steps(
+            user_factors, item_factors, item_bias, use_bias, u, i, js, negatives, lr, reg,
+            loss_every, n_factors, one, zero, portable, loss, loss_terms, correct, updates,
+            countdown, missed)
     stats[b, 0] += loss
     stats[b, 1] += correct
     stats[b, 2] += updates
