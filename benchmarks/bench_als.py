@@ -150,8 +150,9 @@ def _prefault(megabytes: int) -> None:
     """
     import numpy as np
 
-    block = np.ones(megabytes * 2**20 // 8)
-    del block
+    if megabytes > 0:
+        block = np.ones(megabytes * 2**20 // 8)
+        del block
 
 
 def _implicit_model(task):
@@ -516,7 +517,7 @@ def main(argv=None) -> int:
                         for library in libraries:
                             task = {"kind": "time", "library": library, "data": str(paths[name]),
                                     "factors": factors, "solver": solver, "threads": threads,
-                                    "iterations": args.iterations}
+                                    "iterations": args.iterations, "prefault_mb": 0 if in_process else 1024}
                             result[library] = run_child(task, in_process=in_process)
                         ours = result["ours"]["seconds_per_iteration"]
                         theirs = result.get("implicit", {}).get("seconds_per_iteration")
