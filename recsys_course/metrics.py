@@ -99,7 +99,7 @@ def _check_test_train(test: Any, train: Any) -> tuple[sp.csr_matrix, sp.csr_matr
                 f"and train {train.shape}"
             )
     if train.nnz and count_overlap(test.indptr, test.indices, train.indptr, train.indices,
-                                   test.shape[1], _blocks()):
+                                   test.shape[1]):
         overlap = test.multiply(train)
         # an item seen in training is never ranked, so it cannot be a test hit
         test = test - test.multiply(overlap > 0)
