@@ -21,15 +21,30 @@ import scipy.sparse as sp
 __all__ = ["numba_dispatchers", "warm_up"]
 
 
+KERNEL_MODULES = (
+    "recsys_course._metrics_kernels",
+    "recsys_course.models._als_kernels",
+    "recsys_course.models._als_prepare",
+    "recsys_course.models._bpr_kernels",
+    "recsys_course.models._topk",
+    "recsys_course.models.baselines",
+)
+"""The package's modules with numba kernels (tests/test_packaging.py checks that none is missing)."""
+
+
+def kernel_modules() -> list[Any]:
+    """The modules of ``KERNEL_MODULES``, imported."""
+    import importlib
+
+    return [importlib.import_module(name) for name in KERNEL_MODULES]
+
+
 def numba_dispatchers() -> list[Any]:
     """Every numba-compiled function of the package's kernel modules."""
     from numba.core.registry import CPUDispatcher
 
-    from . import _metrics_kernels
-    from .models import _als_kernels, _bpr_kernels, _topk, baselines
-
     found = []
-    for module in (_metrics_kernels, _als_kernels, _bpr_kernels, _topk, baselines):
+    for module in kernel_modules():
         for value in vars(module).values():
             if isinstance(value, CPUDispatcher) and value.__module__ == module.__name__:
                 found.append(value)

@@ -149,3 +149,20 @@ def test_after_warmup_a_learner_compiles_nothing(tmp_path):
     after = subprocess.run([sys.executable, "-c", _LEARNER_FIRST_CELLS], env=env,
                            capture_output=True, text=True, check=True)
     assert after.stdout.split()[0] == "0", f"kernels compiled after warm-up: {after.stdout}"
+
+
+def test_warmup_lists_every_module_with_numba_kernels():
+    """A kernel module missing from warmup.KERNEL_MODULES would be compiled by the warm-up's fits
+    but not counted, and a learner's first call could still compile it: scan the sources."""
+    from recsys_course import warmup
+
+    package = Path(warmup.__file__).resolve().parent
+    with_kernels = set()
+    for path in package.rglob("*.py"):
+        if re.search(r"^\s*@(numba\.)?(njit|jit)\b", path.read_text(encoding="utf-8"), flags=re.MULTILINE):
+            dotted = path.relative_to(package.parent).with_suffix("").as_posix().replace("/", ".")
+            with_kernels.add(dotted)
+    assert with_kernels, "the scan found no numba kernel at all"
+    assert with_kernels == set(warmup.KERNEL_MODULES)
+    listed = {d.__module__ for d in warmup.numba_dispatchers()}
+    assert listed == set(warmup.KERNEL_MODULES)
