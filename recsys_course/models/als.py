@@ -500,7 +500,8 @@ class ImplicitALS(FactorModelBase):
         ``"frequency_relative"``: the offset times the other side's size (|I| for a user row,
         |U| for an item row), Rendle et al.'s alpha_0 |I| on each side.
     regularization_offset : float
-        Added to n_u before scaling (Rendle et al.'s alpha_0 |I|); used only with ``"frequency"``.
+        Added to n_u before scaling (Rendle et al.'s alpha_0 |I|) with ``"frequency"``; with
+        ``"frequency_relative"`` the fraction alpha_0 itself. Unused with ``"none"``.
     regularization_exponent : float
         The exponent (Rendle et al.'s nu; 1 is Zhou et al.'s weighted lambda); only with ``"frequency"``.
     alpha : float
