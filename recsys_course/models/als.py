@@ -503,7 +503,7 @@ class ImplicitALS(FactorModelBase):
         Added to n_u before scaling (Rendle et al.'s alpha_0 |I|) with ``"frequency"``; with
         ``"frequency_relative"`` the fraction alpha_0 itself. Unused with ``"none"``.
     regularization_exponent : float
-        The exponent (Rendle et al.'s nu; 1 is Zhou et al.'s weighted lambda); only with ``"frequency"``.
+        The exponent (Rendle et al.'s nu; 1 is Zhou et al.'s weighted lambda); unused with ``"none"``.
     alpha : float
         Confidence scale: c_ui = 1 + alpha r_ui (``scheme="linear"``) or
         1 + alpha log(1 + r_ui) (``scheme="log"``, epsilon = 1).
