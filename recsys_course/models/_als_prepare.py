@@ -25,6 +25,36 @@ import numpy as np
 __all__ = ["build_sides", "confidence_weights", "transpose_rows"]
 
 
+@numba.njit(inline="always", cache=True)
+def _column_cursor(indptr, indices, out_indptr):
+    """Fills the zeroed ``out_indptr`` of the transpose (entries per column, then their running
+    sum) and returns a copy of each column's first slot, to be advanced as entries land."""
+    n_rows = indptr.shape[0] - 1
+    n_cols = out_indptr.shape[0] - 1
+    for p in range(indptr[0], indptr[n_rows]):
+        out_indptr[indices[p] + 1] += 1
+    for j in range(n_cols):
+        out_indptr[j + 1] += out_indptr[j]
+    return out_indptr[:n_cols].copy()
+
+
+@numba.njit(inline="always", cache=True)
+def _store_confidence(values, p, alpha, linear, weights, targets):
+    """Entry p's c (computed in float64), stored as weight c - 1 and target c; returns c and
+    whether the stored target is exactly the stored weight + 1."""
+    c = 1.0 + alpha * values[p] if linear else values[p]
+    weights[p] = c - 1.0
+    targets[p] = c
+    return c, float(targets[p]) == float(weights[p]) + 1.0
+
+
+@numba.njit(inline="always", cache=True)
+def _targets_from_weights(weights, targets):
+    """Every target as its weight + 1 (valid only when that was exact for every entry)."""
+    for q in range(weights.shape[0]):
+        targets[q] = float(weights[q]) + 1.0
+
+
 @numba.njit(cache=True, nogil=True)
 def confidence_weights(values, alpha, linear, weights, targets):
     """``c = 1 + alpha * values`` (``linear``) or ``c = values``; ``weights = c - 1``, ``targets = c``.
@@ -37,13 +67,9 @@ def confidence_weights(values, alpha, linear, weights, targets):
     largest = 1.0
     derivable = True
     for p in range(values.shape[0]):
-        c = 1.0 + alpha * values[p] if linear else values[p]
-        weights[p] = c - 1.0
-        targets[p] = c
-        if c > largest:
-            largest = c
-        if derivable and not float(targets[p]) == float(weights[p]) + 1.0:
-            derivable = False
+        c, exact = _store_confidence(values, p, alpha, linear, weights, targets)
+        largest = max(largest, c)
+        derivable = derivable and exact
     return largest, derivable
 
 
@@ -56,14 +82,8 @@ def transpose_rows(indptr, indices, weights, targets, derive, out_indptr, out_in
     ``derive``: every target is its weight + 1 exactly (see :func:`confidence_weights`), so the
     targets are recomputed from the transposed weights instead of being scattered.
     """
-    n_rows = indptr.shape[0] - 1
-    n_cols = out_indptr.shape[0] - 1
-    for p in range(indptr[0], indptr[n_rows]):
-        out_indptr[indices[p] + 1] += 1
-    for j in range(n_cols):
-        out_indptr[j + 1] += out_indptr[j]
-    cursor = out_indptr[:n_cols].copy()
-    for r in range(n_rows):
+    cursor = _column_cursor(indptr, indices, out_indptr)
+    for r in range(indptr.shape[0] - 1):
         for p in range(indptr[r], indptr[r + 1]):
             j = indices[p]
             q = cursor[j]
@@ -73,8 +93,7 @@ def transpose_rows(indptr, indices, weights, targets, derive, out_indptr, out_in
                 out_targets[q] = targets[p]
             cursor[j] = q + 1
     if derive:
-        for q in range(out_weights.shape[0]):
-            out_targets[q] = float(out_weights[q]) + 1.0
+        _targets_from_weights(out_weights, out_targets)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -89,33 +108,23 @@ def build_sides(values, alpha, linear, indptr, indices, weights, targets, out_in
     bit for bit, as the two kernels give.
     """
     n_rows = indptr.shape[0] - 1
-    n_cols = out_indptr.shape[0] - 1
-    for p in range(indptr[0], indptr[n_rows]):
-        out_indptr[indices[p] + 1] += 1
-    for j in range(n_cols):
-        out_indptr[j + 1] += out_indptr[j]
-    cursor = out_indptr[:n_cols].copy()
+    cursor = _column_cursor(indptr, indices, out_indptr)
     largest = 1.0
     derivable = True
     for r in range(n_rows):
         for p in range(indptr[r], indptr[r + 1]):
-            c = 1.0 + alpha * values[p] if linear else values[p]
-            weights[p] = c - 1.0
-            targets[p] = c
-            if c > largest:
-                largest = c
-            if derivable and not float(targets[p]) == float(weights[p]) + 1.0:
-                derivable = False
+            c, exact = _store_confidence(values, p, alpha, linear, weights, targets)
+            largest = max(largest, c)
+            derivable = derivable and exact
             j = indices[p]
             q = cursor[j]
             out_indices[q] = r
             out_weights[q] = weights[p]
             cursor[j] = q + 1
     if derivable:
-        for q in range(out_weights.shape[0]):
-            out_targets[q] = float(out_weights[q]) + 1.0
+        _targets_from_weights(out_weights, out_targets)
     else:
-        cursor[:] = out_indptr[:n_cols]
+        cursor[:] = out_indptr[:cursor.shape[0]]
         for r in range(n_rows):
             for p in range(indptr[r], indptr[r + 1]):
                 j = indices[p]
