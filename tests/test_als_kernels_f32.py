@@ -77,6 +77,18 @@ def test_dispatch_float32_fast_path_float64_exact_path():
     np.testing.assert_allclose(exact, _dense_solution(*systems), rtol=1e-9, atol=1e-12)
 
 
+def test_float32_without_numba_sgemm_takes_the_exact_kernel(monkeypatch):
+    """If a numba release lacks the private sgemm helper, float32 must still solve (exactly)."""
+    systems = _systems(ROW_SIZES, 9, 3 * K.GATHER_CHUNK_F32, seed=6)
+    exact, _ = _run(K.solve_rows_cholesky_exact, systems, np.float32)
+    fast, _ = _run(K.solve_rows_cholesky_f32, systems, np.float32)
+    monkeypatch.setattr(K, "_sgemm", None)
+    fallback, status = _run(K.solve_rows_cholesky, systems, np.float32)
+    assert np.all(status == 0)
+    assert np.array_equal(fallback, exact)
+    assert not np.array_equal(fallback, fast)  # the other kernel really ran
+
+
 def test_float32_cholesky_results_do_not_depend_on_the_blocks():
     systems = _systems([3, 80, 0, 150, 12, 64, 65, 1, 200, 33] * 4, 16, 300, seed=2)
     first, _ = _run(K.solve_rows_cholesky_f32, systems, np.float32, n_blocks=1)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 from numba import prange
-from numba.np.linalg import _BLAS
 
 __all__ = [
     "CG_GROUP",
@@ -60,7 +59,14 @@ GATHER_CHUNK_F32 = 64
 
 #: BLAS sgemm through numba's own helper (resolved by symbol name, so the kernels stay cacheable):
 #: C = alpha op(A) op(B) + beta C, column-major, every scalar and array passed by pointer
-_sgemm = _BLAS().numba_xxgemm(numba.float32)
+#: It is a private numba helper: if a numba release drops or renames it, ``_sgemm`` is None and
+#: float32 takes the exact kernel (slower, still correct) instead of failing at import.
+try:
+    from numba.np.linalg import _BLAS
+
+    _sgemm = _BLAS().numba_xxgemm(numba.float32)
+except (ImportError, AttributeError, TypeError):  # pragma: no cover - depends on the numba release
+    _sgemm = None
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
@@ -130,7 +136,7 @@ def solve_rows_cholesky(indptr, indices, weights, targets, Y, base, reg, out, st
     rounding); every other dtype to ``solve_rows_cholesky_exact``, whose float64 results are
     the reference the notebooks print.
     """
-    if Y.dtype == np.float32:
+    if Y.dtype == np.float32 and _sgemm is not None:
         solve_rows_cholesky_f32(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol)
     else:
         solve_rows_cholesky_exact(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol)
