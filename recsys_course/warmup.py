@@ -80,15 +80,12 @@ def warm_up(verbose: bool = False) -> dict[str, float]:
                                   factors=4, iterations=2, solver=s, scheme=c, alpha=2.0, regularization=0.1,
                                   dtype=d, random_state=0, progress=False).fit(train)))
         for fast_math in (True, False):
-            for sampler in ("uniform", "popularity"):
-                steps.append((f"BPR {np.dtype(dtype).name} fast_math={fast_math} {sampler}",
-                              lambda d=dtype, f=fast_math, s=sampler: BPR(
-                                  factors=4, epochs=2, sampler=s, dtype=d, fast_math=f, random_state=0,
-                                  num_threads=1).fit(train, validation=test)))
-            steps.append((f"BPR {np.dtype(dtype).name} fast_math={fast_math} strata",
-                          lambda d=dtype, f=fast_math: BPR(
-                              factors=4, epochs=2, schedule="strata", blocks=2, sampler="popularity",
-                              dtype=d, fast_math=f, random_state=0).fit(train, validation=test)))
+            for schedule in ("strata", "hogwild"):
+                for sampler in ("uniform", "popularity"):
+                    steps.append((f"BPR {np.dtype(dtype).name} fast_math={fast_math} {schedule} {sampler}",
+                                  lambda d=dtype, f=fast_math, s=sampler, h=schedule: BPR(
+                                      factors=4, epochs=2, sampler=s, dtype=d, fast_math=f, schedule=h,
+                                      blocks=2, random_state=0).fit(train, validation=test)))
     steps.append(("ImplicitALS frequency-scaled", lambda: ImplicitALS(
         factors=4, iterations=2, regularization_scaling="frequency", dtype=np.float64, random_state=0,
         progress=False).fit(train)))

@@ -64,7 +64,8 @@ def test_bench_eval_quick(capsys):
 def test_bench_bpr_quick(capsys):
     assert _load("bench_bpr").main(["--quick"]) == 0
     out = capsys.readouterr().out
-    assert "ours samples/s" in out and "NDCG@10" in out and "implicit" in out
+    assert "strata samples/s" in out and "hogwild samples/s" in out and "NDCG@10" in out
+    assert "implicit" in out and "median of 20 seeds" in out
 
 
 def test_warmup_bench_pieces(tmp_path):

@@ -271,7 +271,10 @@ def test_strata_with_validation_early_stopping_and_popularity(sim_split):
     assert stopped.best_epoch == int(np.argmax(auc)) + 1
     again = BPR(epochs=stopped.best_epoch, **kwargs).fit(train, validation=test)
     assert np.array_equal(again.item_factors, stopped.item_factors)
-    assert "schedule='strata'" in repr(stopped) and "schedule" not in repr(BPR())
+    # the default schedule is not spelled out; the other one is
+    assert "schedule" not in repr(stopped) and "schedule" not in repr(BPR())
+    assert "schedule='hogwild'" in repr(BPR(schedule="hogwild"))
+    assert "blocks=4" in repr(BPR(blocks=4)) and "blocks" not in repr(BPR())
 
 
 def test_strata_learns_about_as_well_as_hogwild(sim_split):
@@ -285,7 +288,8 @@ def test_strata_learns_about_as_well_as_hogwild(sim_split):
             model.fit(train)
             scores[schedule].append(evaluate(model, train, test, k=10, metrics=["ndcg"])["ndcg"])
     hogwild, strata = np.median(scores["hogwild"]), np.median(scores["strata"])
-    popularity_like = BPR(factors=16, epochs=1, learning_rate=0.05, random_state=0).fit(train)
+    popularity_like = BPR(factors=16, epochs=1, learning_rate=0.05, random_state=0,
+                              schedule="hogwild", num_threads=1).fit(train)
     early = evaluate(popularity_like, train, test, k=10, metrics=["ndcg"])["ndcg"]
     assert hogwild > early + 0.02  # training does something on this data
     assert strata > 0.9 * hogwild, scores
@@ -331,4 +335,19 @@ def test_more_blocks_than_users_works_but_not_more_than_half_the_items():
     with pytest.raises(ValueError, match=r"blocks=9 is too many for 16 items.*blocks <= 8"):
         BPR(**{**kwargs, "blocks": 9}).fit(counts)
     # hogwild ignores blocks
-    BPR(factors=3, epochs=1, blocks=9, random_state=1, num_threads=1).fit(counts)
+    BPR(factors=3, epochs=1, blocks=9, schedule="hogwild", random_state=1, num_threads=1).fit(counts)
+
+
+def test_default_blocks_come_from_the_catalogue_not_the_threads():
+    """blocks=None: 8 blocks, or half the items when that is fewer; strata is the default."""
+    assert BPR().schedule == "strata" and BPR().blocks is None
+    small = small_counts(3, n_users=30, n_items=6, density=0.4)
+    fits = [BPR(factors=3, epochs=2, random_state=2, num_threads=t).fit(small) for t in (1, 2)]
+    assert [m.blocks_ for m in fits] == [3, 3]
+    assert _fingerprint(fits[0]) == _fingerprint(fits[1])
+    explicit = BPR(factors=3, epochs=2, random_state=2, num_threads=1, blocks=3).fit(small)
+    assert _fingerprint(explicit) == _fingerprint(fits[0])
+    large = small_counts(4, n_users=40, n_items=40, density=0.2)
+    assert BPR(factors=3, epochs=1, random_state=0).fit(large).blocks_ == 8
+    assert BPR(factors=3, epochs=1, random_state=0, schedule="hogwild",
+               num_threads=1).fit(large).blocks_ is None

@@ -41,10 +41,10 @@ probability proportional to n_i ** popularity_exponent, n_i its number of users)
 ``verify_negatives`` a draw the user did interact with is redrawn (at most ``max_draws``
 draws); without it, some "negatives" are positives of the training data.
 
-Two parallel schedules. ``schedule="hogwild"`` (the default) is lock-free (Niu et al. 2011):
+Two parallel schedules. ``schedule="hogwild"`` is lock-free (Niu et al. 2011):
 ``num_threads`` random streams update the shared factors at the same time, so only
-``num_threads=1`` gives bit-for-bit the same model from a seed. ``schedule="strata"`` is
-DSGD-style stratified SGD (Gemulla et al. 2011): each epoch users and items are cut at random
+``num_threads=1`` gives bit-for-bit the same model from a seed. ``schedule="strata"`` (the
+default) is DSGD-style stratified SGD (Gemulla et al. 2011): each epoch users and items are cut at random
 into ``blocks`` blocks (users with about equal numbers of interactions per block, items in
 about equal numbers) and the epoch runs in ``blocks`` sub-epochs; in sub-epoch s, user block b
 trains on its pairs with item block (b + s) mod ``blocks``, all b in parallel. A stratum gets
@@ -97,6 +97,9 @@ __all__ = ["BPR", "SAMPLERS", "SCHEDULES", "sample_negatives", "sampled_negative
 
 SAMPLERS = ("uniform", "popularity")
 SCHEDULES = ("hogwild", "strata")
+#: blocks of ``schedule="strata"`` when ``blocks=None``: this many, or fewer when the
+#: catalogue is too small to give every block two items
+DEFAULT_BLOCKS = 8
 _LOSS_EVERY = 8  # the epoch loss is averaged over every 8th SGD step (saves a log per step)
 _BITSET_BYTES = 64 * 2**20  # largest bitset of training pairs built for verifying negatives
 
@@ -269,16 +272,17 @@ class BPR(FactorModelBase):
     num_threads : threads; 0 = all numba threads. With ``schedule="hogwild"`` also the
         number of random streams, and only ``num_threads=1`` is reproducible bit for bit;
         with ``schedule="strata"`` a seed gives the same bits for any number.
-    schedule : ``"hogwild"`` (default: lock-free streams racing on shared factors) or
-        ``"strata"`` (DSGD-style blocks updated in parallel without conflicts, reproducible
-        for any ``num_threads``; negatives come from the positive's item block, see the
-        module docstring).
+    schedule : ``"strata"`` (default: DSGD-style blocks updated in parallel without
+        conflicts, reproducible for any ``num_threads``; negatives come from the positive's
+        item block, see the module docstring) or ``"hogwild"`` (lock-free streams racing on
+        shared factors; reproducible only with ``num_threads=1``).
     blocks : number of user and of item blocks B for ``schedule="strata"`` (an epoch is B
-        sub-epochs of B parallel blocks); fixed, never derived from the thread count, so the
-        model does not depend on it. More blocks balance threads better but draw each
-        step's negatives from a smaller share (1 / B) of the catalogue; at most half the
-        number of items (a block needs two items to offer a negative). Ignored by
-        ``"hogwild"``.
+        sub-epochs of B parallel blocks); never derived from the thread count, so the model
+        does not depend on it. None (default): 8, or half the number of items if that is
+        fewer (the value used is ``blocks_`` after ``fit``). More blocks balance threads
+        better but draw each step's negatives from a smaller share (1 / B) of the
+        catalogue; at most half the number of items (a block needs two items to offer a
+        negative). Ignored by ``"hogwild"``.
     progress : show a tqdm bar over epochs.
     dtype : float32 (default, faster) or float64 factors.
     fast_math : True (default): the CPU may reorder sums to vectorise them, so the same seed
@@ -290,7 +294,8 @@ class BPR(FactorModelBase):
     ``item_biases`` (n_items,; zeros without ``item_bias``), and ``history`` (per-epoch
     lists: ``loss`` = mean -ln sigmoid(s_ui - s_uj) over every 8th step of the epoch, ``train_order`` = share of sampled pairs already in
     the right order before their step, ``validation_auc``, ``seconds``, ``samples``,
-    ``missed`` negatives), ``best_epoch``, ``samples_per_second``.
+    ``missed`` negatives), ``best_epoch``, ``samples_per_second``, ``blocks_`` (the
+    strata schedule's B; None for ``"hogwild"``).
     """
 
     def __init__(
@@ -313,8 +318,8 @@ class BPR(FactorModelBase):
         progress: bool = False,
         dtype: Any = np.float32,
         fast_math: bool = True,
-        schedule: str = "hogwild",
-        blocks: int = 8,
+        schedule: str = "strata",
+        blocks: int | None = None,
     ):
         self.factors = factors
         self.learning_rate = learning_rate
@@ -342,8 +347,8 @@ class BPR(FactorModelBase):
                 f"regularization={self.regularization}, epochs={self.epochs}, "
                 f"sampler={self.sampler!r}, negatives={self.negatives}, "
                 f"verify_negatives={self.verify_negatives}"
-                + (f", schedule={self.schedule!r}, blocks={self.blocks}"
-                   if self.schedule != "hogwild" else "") + ")")
+                + (f", schedule={self.schedule!r}" if self.schedule != "strata" else "")
+                + (f", blocks={self.blocks}" if self.blocks is not None else "") + ")")
 
     # ------------------------------------------------------------------ checks
     def _check_parameters(self) -> dict:
@@ -361,7 +366,8 @@ class BPR(FactorModelBase):
             "progress": check_bool(self.progress, "progress"),
             "fast_math": check_bool(self.fast_math, "fast_math"),
             "schedule": check_choice(self.schedule, "schedule", SCHEDULES),
-            "blocks": check_int(self.blocks, "blocks", minimum=1),
+            "blocks": (None if self.blocks is None
+                       else check_int(self.blocks, "blocks", minimum=1)),
         }
         (p["sampler"], p["exponent"], p["verify"],
          p["max_draws"]) = _check_sampling(self.sampler, self.popularity_exponent,
@@ -394,7 +400,9 @@ class BPR(FactorModelBase):
                 )
         rng = p["random_state"]
         n_users, n_items = counts.shape
-        if p["schedule"] == "strata" and p["blocks"] > max(1, n_items // 2):
+        if p["blocks"] is None:  # from the data's size only, never from the threads
+            p["blocks"] = min(DEFAULT_BLOCKS, max(1, n_items // 2))
+        elif p["schedule"] == "strata" and p["blocks"] > max(1, n_items // 2):
             raise ValueError(
                 f"blocks={p['blocks']} is too many for {n_items} items: schedule='strata' draws "
                 f"negatives inside an item block, so every block needs two items or more "
@@ -512,6 +520,7 @@ class BPR(FactorModelBase):
         self.user_factors = user_factors
         self.item_factors = item_factors
         self.item_biases = item_bias
+        self.blocks_ = p["blocks"] if strata else None
         self._fitted = True
         return self
 
