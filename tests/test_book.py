@@ -10,6 +10,8 @@ headless chromium with every request to another host aborted and recorded. Check
 * math is typeset by the bundled MathJax on notebook 02's page (no raw TeX left);
 * no page shows a widget's text repr (``VBox(children=...``) instead of its picture;
 * the static quiz shows the "streamed a song 12 times" question with its answer collapsed;
+* the Performance page shows every row of ``benchmarks/results/summary.json`` (``make bench``'s
+  table) as a table row, and a missing or malformed file stops the build;
 * the built-in search answers offline;
 * no request tried to leave the machine.
 
@@ -41,6 +43,8 @@ pytestmark = pytest.mark.book
 ARTIFACTS = REPO / "artifacts" / "book"
 NOTEBOOK_02 = "notebooks/02_preference_and_confidence.html"
 QUIZ = "docs/quiz.html"
+PERFORMANCE = "docs/performance.html"
+SUMMARY = REPO / "benchmarks" / "results" / "summary.json"
 # The text a widget shows where no widget manager runs: what a static page must never show.
 WIDGET_REPR = re.compile(
     r"\b(?:VBox|HBox|Box|GridBox|Tab|Accordion|interactive)\(children=|"
@@ -98,7 +102,7 @@ def test_site_has_every_page(site):
     for stem in notebooks:
         assert (site / "notebooks" / f"{stem}.html").is_file(), f"no page for notebooks/{stem}.ipynb"
     for page in ("index.html", "docs/index.html", QUIZ, "docs/exercises.html", "docs/references.html",
-                 "search.html", "searchindex.js", "_static/mathjax/tex-chtml-full.js"):
+                 PERFORMANCE, "search.html", "searchindex.js", "_static/mathjax/tex-chtml-full.js"):
         assert (site / page).is_file(), f"the site has no {page}"
     downloads = {p.name for p in site.glob("_downloads/*/*.ipynb")}
     exercises = {p.name for p in (REPO / "exercises").glob("ex*.ipynb")}
@@ -107,6 +111,127 @@ def test_site_has_every_page(site):
     launch = [p.relative_to(site).as_posix() for p in site.rglob("*.html")
               if re.search(r"mybinder\.org|colab\.research\.google\.com", p.read_text(encoding="utf-8"))]
     assert not launch, f"launch buttons without COURSE_REPOSITORY_URL on {launch}"
+
+
+def _table_rows(page: str) -> list[list[str]]:
+    """The cells of every table row of an HTML page, as text with whitespace collapsed."""
+    from html.parser import HTMLParser
+
+    class Rows(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows: list[list[str]] = []
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.cell = []
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th") and self.cell is not None:
+                self.rows[-1].append(" ".join("".join(self.cell).split()))
+                self.cell = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell.append(data)
+
+    parser = Rows()
+    parser.feed(page)
+    return parser.rows
+
+
+def test_performance_page_shows_the_benchmark_summary(site):
+    """The Performance page holds every row of benchmarks/results/summary.json (what ``make bench``
+    wrote) as a table row: its measure, our figure to 3 significant figures, and met / NOT met /
+    report as the file says; and when the file was written and how many targets were met."""
+    import json
+
+    summary = json.loads(SUMMARY.read_text(encoding="utf-8"))
+    page = (site / PERFORMANCE).read_text(encoding="utf-8")
+    assert page.count("<table") >= len({row["targets"] for row in summary["rows"]}), "one table per target group"
+    straight = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})  # Sphinx's smart quotes undone
+    by_measure = {row[0].translate(straight): row for row in _table_rows(page) if row}
+    checked_numbers = 0
+    for row in summary["rows"]:
+        measure = " ".join(row["measure"].split())
+        assert measure in by_measure, f"the Performance page has no row for {measure!r}"
+        cells = by_measure[measure]
+        assert len(cells) == 6, cells
+        if row["status"] == "missing":
+            assert cells[-1].startswith("missing"), cells
+            continue
+        assert cells[-1] == row["status"], f"{measure}: shows {cells[-1]!r}, the file says {row['status']!r}"
+        value, unit = row["ours"], row.get("unit") or ""
+        if 1e-3 <= abs(value) < 1e3 and not unit.startswith("fraction"):
+            expected = f"{value:#.3g}".rstrip(".")
+            assert cells[1].split()[0] == expected, f"{measure}: ours shows {cells[1]!r}, expected {expected}"
+            if unit and "@" not in unit:
+                assert cells[1] == f"{expected} {unit}", cells[1]
+            checked_numbers += 1
+    assert checked_numbers >= 5
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert summary["written"] in text, "the page should say when the figures were written"
+    counted = [r for r in summary["rows"] if r["status"] != "report"]
+    met = sum(r["status"] == "met" for r in counted)
+    assert f"{met} of {len(counted)} targets met" in text
+    assert "not a promise" in text and "make bench" in text
+
+
+def test_bench_summary_refuses_a_missing_or_malformed_file(course_book, tmp_path):
+    """A missing or malformed summary.json stops the build with a message naming the file and the
+    fault; nothing of the table is returned."""
+    import json
+
+    class App:
+        srcdir = str(tmp_path)
+
+    marker = "<!-- course: bench-summary results/summary.json -->"
+    with pytest.raises(ValueError, match=r"docs/performance: .*summary\.json is missing: run `make bench`"):
+        course_book.fill_markers(App(), "docs/performance", [marker])
+    path = tmp_path / "results" / "summary.json"
+    path.parent.mkdir()
+    path.write_text('{"rows": [', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"summary\.json is not readable JSON"):
+        course_book.fill_markers(App(), "docs/performance", [marker])
+
+    good = json.loads(SUMMARY.read_text(encoding="utf-8"))
+    cases = [
+        (lambda d: d.pop("written"), r"has no 'written' field"),
+        (lambda d: d.update(rows=[]), r"'rows' is \[\], not a non-empty list"),
+        (lambda d: d.update(load_average="high"), r"'load_average' is 'high'"),
+        (lambda d: d["rows"][-1].update(ours="fast"), rf"row {len(good['rows'])} .*'ours' is 'fast', not a finite number"),
+        (lambda d: d["rows"][0].update(ours=float("nan")), r"row 1 .*'ours' is nan"),
+        (lambda d: d["rows"][0].update(status="nearly"), r"row 1: status 'nearly' is none of met, NOT met, report, missing"),
+        (lambda d: d["rows"][0].pop("measure"), r"row 1: 'measure' is None"),
+    ]
+    for spoil, message in cases:
+        data = json.loads(json.dumps(good))
+        spoil(data)
+        path.write_text(json.dumps(data), encoding="utf-8")
+        source = [f"before\n{marker}\nafter"]
+        with pytest.raises(ValueError, match=message):
+            course_book.fill_markers(App(), "docs/performance", source)
+        assert source == [f"before\n{marker}\nafter"], "a refused file must leave the page untouched"
+    path.write_text(json.dumps(good), encoding="utf-8")
+    source = [marker]
+    course_book.fill_markers(App(), "docs/performance", source)
+    assert source[0].count(":::{container} bench-summary") == len({row["targets"] for row in good["rows"]})
+    with pytest.raises(ValueError, match="needs FILE"):
+        course_book.fill_markers(App(), "docs/performance", ["<!-- course: bench-summary -->"])
+
+
+def test_benchmark_figures_have_three_significant_figures(course_book):
+    cases = {0.051457: "0.0515", 1.0000217: "1.00", 0.4: "0.400", 177.43: "177", 1234.5: "1,230",
+             999.7: "1,000", 3440656.9: "3.44M", 13234292.4: "13.2M", 2.5e9: "2.50G", 0: "0", -2.345: "-2.35"}
+    assert {value: course_book.format_number(value) for value in cases} == cases
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="finite number"):
+            course_book.format_number(bad)
+    with pytest.raises(TypeError, match="needs a number, got True"):
+        course_book.format_number(True)
 
 
 def test_widget_output_shows_its_picture(tmp_path):
@@ -320,7 +445,7 @@ def test_every_page_loads_cleanly_offline(crawl):
     pages, offline = crawl["pages"], crawl["offline"]
     notebook_pages = [p for p in pages if p.startswith("/notebooks/")]
     assert len(notebook_pages) >= 7, f"the landing page leads to only {sorted(notebook_pages)}"
-    for needed in ("/docs/index.html", "/" + QUIZ, "/docs/exercises.html", "/docs/references.html"):
+    for needed in ("/docs/index.html", "/" + QUIZ, "/docs/exercises.html", "/docs/references.html", "/" + PERFORMANCE):
         assert needed in pages, f"{needed} is not reached from the landing page"
     assert not offline.failed, "requests that failed on the local server:\n" + "\n".join(offline.failed)
     assert not offline.errors, "console errors:\n" + "\n".join(offline.errors)
@@ -373,7 +498,8 @@ def test_screenshots_and_quiz_answer_collapsed(crawl, browser):
     offline = OfflineContext(browser, crawl["origin"])
     try:
         page = offline.new_page("screenshots")
-        for path, name in (("/docs/index.html", "landing.png"), ("/" + NOTEBOOK_02, "notebook_02.png"), ("/" + QUIZ, "quiz.png")):
+        for path, name in (("/docs/index.html", "landing.png"), ("/" + NOTEBOOK_02, "notebook_02.png"), ("/" + QUIZ, "quiz.png"),
+                           ("/" + PERFORMANCE, "performance.png")):
             page.goto(crawl["origin"] + path, wait_until="load")
             wait_for_mathjax(page)
             page.screenshot(path=str(ARTIFACTS / name))

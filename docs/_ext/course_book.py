@@ -13,7 +13,11 @@
     a page another change adds), else nothing;
   - ``<!-- course: quiz -->`` -- every question of the quiz bank (``recsys_course.quiz.bank``), its
     choices, and the answer with its explanation in a collapsed ``<details>`` block;
-  - ``<!-- course: exercises -->`` -- one entry per ``exercises/ex*.ipynb`` with a download link.
+  - ``<!-- course: exercises -->`` -- one entry per ``exercises/ex*.ipynb`` with a download link;
+  - ``<!-- course: bench-summary FILE -->`` -- the table ``make bench`` wrote (``FILE`` is
+    ``benchmarks/results/summary.json``): when it was written and under what load, how many targets
+    were met, then one table per group of issue 11's targets. A missing or malformed file stops the
+    build; no half table is ever shown.
 
 * **Alt text.** An image a notebook output holds gets an ``alt``: the text description that
   ``recsys_course.widgets.with_picture`` stores next to the picture, else the figure's title from
@@ -38,7 +42,7 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 
-MARKER = re.compile(r"<!--\s*course:\s*(?P<kind>[a-z]+\??)\s*(?P<args>.*?)\s*-->")
+MARKER = re.compile(r"<!--\s*course:\s*(?P<kind>[a-z][a-z-]*\??)\s*(?P<args>.*?)\s*-->")
 _LINK = re.compile(r"(?P<open>!?\[[^\]]*\]\()(?P<target>[^)\s]+)(?P<close>[^)]*\))")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _PUNCTUATION = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|$~^&\"'])")
@@ -176,6 +180,170 @@ def exercises_markdown(repo: Path) -> str:
     return "\n".join(rows) + "\n"
 
 
+#: Issue 11's targets, by the ``targets`` key of a summary row (a key not listed here gets a plain title).
+BENCH_GROUPS = {
+    "1-3": "Targets 1-3: ALS per iteration, fit set-up and memory",
+    "4": "Target 4: deterministic parallel BPR",
+    "5": "Target 5: evaluation",
+    "6": "Target 6: a learner never waits for the compiler",
+    "7": "Target 7: Spark, for users who weigh moving to a cluster",
+}
+_STATUSES = ("met", "NOT met", "report", "missing")
+
+
+def format_number(value: float) -> str:
+    """``value`` to 3 significant figures: 0.0515, 1.00, 177, 1,230, 7.17M, 2.50G."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"format_number needs a number, got {value!r}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"format_number needs a finite number, got {value!r}")
+    value = float(f"{value:.3g}")  # rounded first, so 999.7 reads 1,000 and 999,999 reads 1.00M
+    size = abs(value)
+    if size >= 1e9:
+        return f"{value / 1e9:#.3g}".rstrip(".") + "G"
+    if size >= 1e6:
+        return f"{value / 1e6:#.3g}".rstrip(".") + "M"
+    if size >= 1e3:
+        return f"{float(f'{value:.3g}'):,.0f}"
+    if value == 0:
+        return "0"
+    return f"{value:#.3g}".rstrip(".")
+
+
+def _with_unit(value: float, unit: str) -> str:
+    """A measured value for a table cell: 3 significant figures and its unit. A share ("fraction of
+    ...") shows as a percentage; a metric's name as unit (NDCG@10) is left to the measure's text."""
+    if unit.startswith("fraction of"):
+        return format_number(100 * value) + "%"
+    if not unit or "@" in unit:
+        return format_number(value)
+    return f"{format_number(value)}\u00a0{unit}"  # no line break between a number and its unit
+
+
+def _check_summary(data, name: str) -> list[dict]:
+    """The rows of a parsed summary.json, every field a table cell needs checked first."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{name} holds {type(data).__name__}, not an object with \"rows\"")
+    for key in ("written", "quick", "load_average", "rows"):
+        if key not in data:
+            raise ValueError(f"{name} has no {key!r} field (found {sorted(data)}): was it written by `make bench`?")
+    if not isinstance(data["written"], str) or not data["written"].strip():
+        raise ValueError(f"{name}: 'written' is {data['written']!r}, not a time")
+    if not isinstance(data["quick"], bool):
+        raise ValueError(f"{name}: 'quick' is {data['quick']!r}, not true or false")
+    load = data["load_average"]
+    if (not isinstance(load, list) or len(load) != 3
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in load)):
+        raise ValueError(f"{name}: 'load_average' is {load!r}, not three numbers (1, 5, 15 minutes)")
+    rows = data["rows"]
+    if not isinstance(rows, list) or not rows:
+        raise ValueError(f"{name}: 'rows' is {rows!r}, not a non-empty list")
+    for number, row in enumerate(rows, start=1):
+        where = f"{name}, row {number}"
+        if not isinstance(row, dict):
+            raise ValueError(f"{where} is {row!r}, not an object")
+        for key in ("targets", "measure", "status"):
+            if not isinstance(row.get(key), str) or not row[key].strip():
+                raise ValueError(f"{where}: {key!r} is {row.get(key)!r}, not a non-empty string")
+        if row["status"] not in _STATUSES:
+            raise ValueError(f"{where}: status {row['status']!r} is none of {', '.join(_STATUSES)}")
+        if row["status"] == "missing":
+            continue
+        for key in ("ours", "implicit", "ratio"):
+            value = row.get(key)
+            if key == "ours" and value is None:
+                raise ValueError(f"{where} ({row['measure']}): 'ours' is missing")
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or value != value or abs(value) == float("inf")):
+                raise ValueError(f"{where} ({row['measure']}): {key!r} is {value!r}, not a finite number")
+        versus = row.get("versus")
+        if versus is not None and not (isinstance(versus, dict) and isinstance(versus.get("name"), str)
+                                       and isinstance(versus.get("value"), (int, float))
+                                       and not isinstance(versus.get("value"), bool)):
+            raise ValueError(f"{where} ({row['measure']}): 'versus' is {versus!r}, not {{\"name\", \"value\"}}")
+        if not isinstance(row.get("target"), str) or not row["target"].strip():
+            raise ValueError(f"{where} ({row['measure']}): 'target' is {row.get('target')!r}, "
+                             "not a string such as \"<= 0.5\" or \"report\"")
+        if not isinstance(row.get("unit", ""), str):
+            raise ValueError(f"{where} ({row['measure']}): 'unit' is {row.get('unit')!r}, not a string")
+        if row["status"] != "report" and row["target"] == "report":
+            raise ValueError(f"{where} ({row['measure']}): status {row['status']!r} for a row with no target")
+    return rows
+
+
+def _summary_cells(row: dict) -> list[str]:
+    """One table row: measure, ours, theirs (implicit's, else the named contender's), ratio, target,
+    result (Markdown-escaped)."""
+    measure = escape_markdown(row["measure"])
+    if row["status"] == "missing":
+        reason = row.get("reason") or "no result"
+        return [measure, "–", "–", "–", "–", f"**missing**: {escape_markdown(str(reason))}"]
+    unit = row.get("unit") or ""
+    ours = _with_unit(row["ours"], unit)
+    versus = row.get("versus")
+    if row.get("implicit") is not None:
+        theirs = _with_unit(row["implicit"], unit)
+    elif versus is not None:
+        theirs = f"{versus['name']}: {_with_unit(versus['value'], unit)}"
+    else:
+        theirs = "–"
+    ratio = "–" if row.get("ratio") is None else format_number(row["ratio"])
+    target = row["target"].strip()
+    if target == "report":
+        target = "– (reported)"
+    else:
+        target = target.replace("<=", "≤").replace(">=", "≥")
+        if row.get("ratio") is None and unit and "@" not in unit:
+            target = f"{target}\u00a0{unit}"  # no ratio: the target is on our own figure
+        target = target.replace("≤ ", "≤\u00a0").replace("≥ ", "≥\u00a0")
+    result = {"met": "met", "NOT met": "**NOT\u00a0met**", "report": "report"}[row["status"]]
+    return [measure, escape_markdown(ours), escape_markdown(theirs), escape_markdown(ratio),
+            escape_markdown(target), result]
+
+
+def bench_summary_markdown(path: Path) -> str:
+    """The benchmark summary ``make bench`` writes (``benchmarks/results/summary.json``) as Markdown:
+    when and under what load it was written, how many targets were met, then one table per group
+    of issue 11's targets. Raises ValueError, naming the file and what is wrong, when the file is
+    missing or malformed; the text is built whole before it is returned (never a half table)."""
+    name = path.name
+    if not path.is_file():
+        raise ValueError(f"{path} is missing: run `make bench` to write it (the Performance page shows it)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"{name} is not readable JSON ({error}): run `make bench` to write it again") from None
+    rows = _check_summary(data, name)
+
+    load = " / ".join(f"{x:.2f}" for x in data["load_average"])
+    counted = [r for r in rows if r["status"] in ("met", "NOT met", "missing")]
+    met = sum(r["status"] == "met" for r in counted)
+    missing = sum(r["status"] == "missing" for r in counted)
+    reported = sum(r["status"] == "report" for r in rows)
+    kind = ("a **quick** run (`--quick`: small data, not the figures of issue 11)" if data["quick"]
+            else "a full-size run")
+    parts = [
+        f"Written {escape_markdown(data['written'].strip())} by {kind}, with a load average of {load} "
+        "(over 1, 5 and 15 minutes) when it finished.\n",
+        f"**{met} of {len(counted)} targets met**, {len(counted) - met - missing} not met, "
+        f"{missing} benchmark(s) missing; {reported} more figure(s) reported without a target.\n",
+    ]
+    header = ["Measure", "Ours", "implicit", "Ratio", "Target", "Result"]
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row["targets"], []).append(row)
+    for key, members in groups.items():
+        title = BENCH_GROUPS.get(key, f"Target {key}" if "-" not in key else f"Targets {key}")
+        parts.append(f"## {escape_markdown(title)}\n")
+        lines = [":::{container} bench-summary", "| " + " | ".join(header) + " |", "|" + "|".join([":---"] + ["---:"] * 4 + [":---"]) + "|"]
+        for row in members:
+            cells = [cell.replace("\n", " ") for cell in _summary_cells(row)]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append(":::")
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
 def _parse_marker_args(args: str) -> list[str]:
     return [quoted or bare for quoted, bare in re.findall(r'"([^"]*)"|(\S+)', args)]
 
@@ -217,7 +385,20 @@ def fill_markers(app: Sphinx, docname: str, source: list[str]) -> None:
             return quiz_markdown()
         if kind == "exercises":
             return exercises_markdown(repo)
-        raise ValueError(f"{docname}: unknown course marker {kind!r}; known: section, section?, intro, ifexists, quiz, exercises")
+        if kind == "bench-summary":
+            if len(args) != 1:
+                raise ValueError(f"{docname}: course marker {match.group(0)!r} needs FILE "
+                                 "(benchmarks/results/summary.json)")
+            path = repo / args[0]
+            env = getattr(app, "env", None)
+            if env is not None:
+                env.note_dependency(str(path))  # a new summary.json re-reads the page
+            try:
+                return bench_summary_markdown(path)
+            except ValueError as error:
+                raise ValueError(f"{docname}: {error} (marker {match.group(0)!r})") from None
+        raise ValueError(f"{docname}: unknown course marker {kind!r}; known: section, section?, intro, ifexists, "
+                         "quiz, exercises, bench-summary")
 
     source[0] = MARKER.sub(replace, source[0])
 
