@@ -433,14 +433,19 @@ def float32_peak() -> dict:
 def cholesky_flops(stats: dict, factors: int) -> float:
     """FLOPs of one Cholesky iteration as the kernel does them (both half-sweeps).
 
-    Per half-sweep: each solved row's gathered factors give an f x f product (2 n_u f^2, the full
-    square as computed) and the right-hand side (2 n_u f); each row with entries a Cholesky
-    factorisation and two triangular solves (f^3/3 + 2 f^2); Y'Y of the fixed side (2 n f^2).
+    Per half-sweep: each solved row's gathered factors give the lower triangle of an f x f
+    product, computed as ``GRAM_SPLIT`` sgemm bands reaching down to the diagonal (2 n_u f^2 x
+    (s + 1) / (2 s) for s bands: 5/8 of the full square at s = 4), and the right-hand side
+    (2 n_u f); each row with entries a Cholesky factorisation and two triangular solves
+    (f^3/3 + 2 f^2); Y'Y of the fixed side (2 n f^2).
     """
+    from recsys_course.models._als_kernels import GRAM_SPLIT
+
     f = factors
+    s = GRAM_SPLIT if f >= 4 * GRAM_SPLIT else 1
     total = 0.0
     for rows, fixed in (("items_nonempty", "n_users"), ("users_nonempty", "n_items")):
-        total += 2.0 * stats["nnz"] * f * f + 2.0 * stats["nnz"] * f
+        total += 2.0 * stats["nnz"] * f * f * (s + 1) / (2.0 * s) + 2.0 * stats["nnz"] * f
         total += stats[rows] * (f ** 3 / 3.0 + 2.0 * f * f) + 2.0 * stats[fixed] * f * f
     return total
 

@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
+from llvmlite import ir
+from numba import prange, types
+from numba.core import cgutils
+from numba.core.extending import intrinsic
 
 __all__ = [
     "CG_GROUP",
@@ -57,16 +60,72 @@ INLINE_MAX = 4
 #: row's matrix (BLAS beta = 1), so a larger block costs no extra pass over the matrix
 GATHER_CHUNK_F32 = 64
 
-#: BLAS sgemm through numba's own helper (resolved by symbol name, so the kernels stay cacheable):
-#: C = alpha op(A) op(B) + beta C, column-major, every scalar and array passed by pointer
-#: It is a private numba helper: if a numba release drops or renames it, ``_sgemm`` is None and
-#: float32 takes the exact kernel (slower, still correct) instead of failing at import.
-try:
-    from numba.np.linalg import _BLAS
+#: the float32 Cholesky kernel builds only the lower triangle the factorisation reads, as
+#: GRAM_SPLIT sgemm calls over bands of f / GRAM_SPLIT columns, band b reaching down to its own
+#: diagonal: (GRAM_SPLIT + 1) / (2 GRAM_SPLIT) of the full square's FLOPs (5/8 for 4 bands).
+#: Four bands measured fastest at f = 64 (two: 7/8 of the time of one, eight: slower than four,
+#: OpenBLAS's small-matrix kernel losing speed on narrow bands); BLAS ssyrk builds the triangle
+#: in one call but took 1.5x sgemm's time for the full square at f = 64, m = 64.
+GRAM_SPLIT = 4
+#: gathered entries ahead whose row of Y is prefetched: the rows are scattered over a matrix
+#: larger than the caches, so without a hint each gather waited for memory (the build took
+#: about 1.5x the CPU time on the 100k x 50k long tail at f = 64)
+PREFETCH_AHEAD = 8
 
-    _sgemm = _BLAS().numba_xxgemm(numba.float32)
-except (ImportError, AttributeError, TypeError):  # pragma: no cover - depends on the numba release
-    _sgemm = None
+
+def _blas_function(name: str, n_args: int):
+    """scipy's public Fortran BLAS routine ``name`` as a numba external function, or None.
+
+    The routine's address (``scipy.linalg.cython_blas``) is registered with LLVM under a name of
+    ours and the kernels call it by that name, so the cached machine code stays valid in every
+    process (an address embedded in the code would change per process and could not be cached).
+    Every argument is a pointer (Fortran), ints are 32-bit (scipy's BLAS interface is LP64).
+    None when scipy or the symbol is missing: float32 then takes the exact kernel.
+    """
+    try:
+        import llvmlite.binding as llvm
+        from numba.core.extending import get_cython_function_address
+
+        address = get_cython_function_address("scipy.linalg.cython_blas", name)
+    except (ImportError, ValueError, AttributeError, KeyError):  # pragma: no cover - depends on scipy
+        return None
+    symbol = f"recsys_course_blas_{name}"
+    llvm.add_symbol(symbol, address)
+    return types.ExternalFunction(symbol, types.void(*([types.voidptr] * n_args)))
+
+
+#: sgemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc): C = alpha op(A) op(B) + beta C
+_sgemm = _blas_function("sgemm", 13)
+
+
+@intrinsic
+def _prefetch_row(typingctx, array, row):
+    """Ask the CPU to start loading row ``row`` of the 2-D C-contiguous ``array`` into cache.
+
+    A hint only (LLVM's prefetch: read, high locality): it never changes a result, and a row
+    index out of range is harmless because nothing is read. One hint per 64-byte line, for
+    the first 8 lines (a row of up to 128 float32).
+    """
+    sig = types.void(array, row)
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        arr = context.make_array(array_type)(context, builder, args[0])
+        index = context.cast(builder, args[1], signature.args[1], types.intp)
+        row_bytes = builder.mul(index, builder.extract_value(arr.strides, 0))
+        start = builder.gep(builder.bitcast(arr.data, ir.IntType(8).as_pointer()), [row_bytes])
+        n_bytes = builder.mul(builder.extract_value(arr.shape, 1), builder.extract_value(arr.strides, 1))
+        hint = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer()] + [ir.IntType(32)] * 3),
+            "llvm.prefetch.p0")
+        i32 = ir.IntType(32)
+        for line in range(8):
+            offset = context.get_constant(types.intp, 64 * line)
+            with builder.if_then(builder.icmp_signed("<", offset, n_bytes), likely=True):
+                builder.call(hint, [builder.gep(start, [offset]), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
@@ -282,12 +341,16 @@ def cholesky_solve_blocked(a, diag, b, x, tol):
 def solve_rows_cholesky_f32(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol):
     """float32 version of ``solve_rows_cholesky_exact``: the same systems, solved faster.
 
-    The gathered rows (scaled by sqrt(w_k)) are added to the row's matrix by sgemm with
-    beta = 1, so no temporary matrix and no extra pass; the blocked Cholesky factorises it.
-    Results depend on the row only, never on the threads or blocks.
+    The gathered rows (scaled by sqrt(w_k)) are added to the row's matrix by BLAS sgemm with
+    beta = 1 (no temporary matrix, no extra pass), in ``GRAM_SPLIT`` column bands so that only
+    the lower triangle, which the blocked Cholesky reads, is computed; the rows of ``Y`` to
+    gather are prefetched ``PREFETCH_AHEAD`` entries ahead. Results depend on the row only,
+    never on the threads or blocks.
     """
     f = Y.shape[1]
     n_blocks = blocks.shape[0] - 1
+    n_bands = GRAM_SPLIT if f >= 4 * GRAM_SPLIT else 1
+    band = f // n_bands
     for blk in prange(n_blocks):
         a = np.empty((f, f), dtype=np.float32)
         gather = np.empty((GATHER_CHUNK_F32, f), dtype=np.float32)
@@ -295,6 +358,11 @@ def solve_rows_cholesky_f32(indptr, indices, weights, targets, Y, base, reg, out
         x = np.empty(f, dtype=np.float32)
         diag = np.empty(f, dtype=np.float32)
         one = np.ones(1, dtype=np.float32)
+        # sgemm's by-reference arguments: "N", "T"; and m, n, k, leading dimension
+        trans = np.array([ord("N"), ord("T")], dtype=np.uint8)
+        dims = np.empty(4, dtype=np.int32)
+        dims[3] = f
+        block_end = indptr[blocks[blk + 1]]
         for u in range(blocks[blk], blocks[blk + 1]):
             start = indptr[u]
             end = indptr[u + 1]
@@ -324,6 +392,8 @@ def solve_rows_cholesky_f32(indptr, indices, weights, targets, Y, base, reg, out
                     m = min(GATHER_CHUNK_F32, end - chunk)
                     for q in range(m):
                         p = chunk + q
+                        if p + PREFETCH_AHEAD < block_end:  # the next rows' entries follow in order
+                            _prefetch_row(Y, indices[p + PREFETCH_AHEAD])
                         y = Y[indices[p]]
                         sw = np.sqrt(weights[p])
                         t = targets[p]
@@ -331,9 +401,19 @@ def solve_rows_cholesky_f32(indptr, indices, weights, targets, Y, base, reg, out
                         for i in range(f):
                             g[i] = sw * y[i]
                             rhs[i] += t * y[i]
-                    # a (symmetric, so its layout does not matter) += G'G: column-major, G' is f x m
-                    _sgemm(ord("s"), ord("n"), ord("t"), f, f, m, one.ctypes, gather.ctypes, f,
-                           gather.ctypes, f, one.ctypes, a.ctypes, f)
+                    # column-major, BLAS sees a as its transpose C and G' as f x m (leading dimension f).
+                    # a's lower triangle = C's upper: band b is C[0:hi, lo:hi] += G'[0:hi] G'[lo:hi]',
+                    # i.e. rows lo..hi of a, columns 0..hi (the diagonal block computed whole)
+                    dims[2] = m
+                    for b in range(n_bands):
+                        lo = b * band
+                        hi = f if b == n_bands - 1 else lo + band
+                        dims[0] = hi
+                        dims[1] = hi - lo
+                        _sgemm(trans[0:].ctypes, trans[1:].ctypes, dims[0:].ctypes, dims[1:].ctypes,
+                               dims[2:].ctypes, one.ctypes, gather.ctypes, dims[3:].ctypes,
+                               gather[:, lo:].ctypes, dims[3:].ctypes, one.ctypes, a[lo:].ctypes,
+                               dims[3:].ctypes)
             code = cholesky_solve_blocked(a, diag, rhs, x, tol)
             if code == 0:
                 for i in range(f):
