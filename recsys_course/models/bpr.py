@@ -178,11 +178,13 @@ def sample_negatives(
     max_draws: int = 50,
     random_state: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draw ``n_samples`` training triples (u, i, j) by the procedure ``BPR.fit`` uses.
+    """Draw ``n_samples`` training triples (u, i, j) as ``BPR(schedule="hogwild")`` does.
 
-    (u, i) is a random observed pair of ``counts``; j the sampled negative (-1 when
-    ``verify_negatives`` found none within ``max_draws`` draws). Useful to measure how
-    often a "negative" is in fact something the user would like.
+    (u, i) is a random observed pair of ``counts``; j the sampled negative from the whole
+    catalogue (-1 when ``verify_negatives`` found none within ``max_draws`` draws). The
+    default ``schedule="strata"`` draws j from the item block of i instead, which over an
+    epoch's random cuts gives each item the same chance. Useful to measure how often a
+    "negative" is in fact something the user would like.
     """
     counts = check_csr_counts(counts, "counts")
     n_samples = check_int(n_samples, "n_samples", minimum=1)
@@ -216,7 +218,8 @@ def sampled_negative_truth(
 ) -> dict[str, float]:
     """How good are the sampled negatives, when the truth is known (simulated data)?
 
-    Draws ``n_samples`` triples as ``BPR.fit`` would and returns the shares of the drawn
+    Draws ``n_samples`` triples as ``sample_negatives`` does (the whole catalogue, as
+    ``BPR(schedule="hogwild")`` draws) and returns the shares of the drawn
     negatives j that are: ``"training_positive"`` (the user had j in ``counts``: only
     possible without verification), ``"liked"`` (``true_preference[u, j]``: a false
     negative whatever the reason), ``"liked_unseen"`` (liked and never shown, from
