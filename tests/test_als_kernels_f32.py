@@ -1,7 +1,8 @@
 """The float32 fast paths of the ALS kernels against dense float64 references.
 
-float32 factors take their own kernels (``solve_rows_cholesky_f32``: sgemm accumulation and a
-blocked Cholesky); float64 keeps ``solve_rows_cholesky_exact``, the bit-for-bit reference.
+float32 factors take their own kernels (``solve_rows_cholesky_f32``: the upper triangle built by
+BLAS sgemm in column bands, a right-looking Cholesky with explicit vector updates); float64 keeps
+``solve_rows_cholesky_exact``, the bit-for-bit reference.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ ROW_SIZES = [0, 1, K.INLINE_MAX, K.INLINE_MAX + 1, K.GATHER_CHUNK_F32 - 1, K.GAT
              K.GATHER_CHUNK_F32 + 1, 2 * K.GATHER_CHUNK_F32 + 5, 0, 37]
 
 
-@pytest.mark.parametrize("f", [1, 3, 4, 7, 17, 64])
+@pytest.mark.parametrize("f", [1, 3, 4, 7, 16, 17, 64, 67])
 def test_float32_cholesky_kernel_matches_the_dense_reference(f):
     systems = _systems(ROW_SIZES, f, 3 * K.GATHER_CHUNK_F32, seed=f)
     got, status = _run(K.solve_rows_cholesky_f32, systems, np.float32)
@@ -77,8 +78,8 @@ def test_dispatch_float32_fast_path_float64_exact_path():
     np.testing.assert_allclose(exact, _dense_solution(*systems), rtol=1e-9, atol=1e-12)
 
 
-def test_float32_without_numba_sgemm_takes_the_exact_kernel(monkeypatch):
-    """If a numba release lacks the private sgemm helper, float32 must still solve (exactly)."""
+def test_float32_without_blas_sgemm_takes_the_exact_kernel(monkeypatch):
+    """If scipy's BLAS sgemm cannot be found, float32 must still solve (exactly)."""
     systems = _systems(ROW_SIZES, 9, 3 * K.GATHER_CHUNK_F32, seed=6)
     exact, _ = _run(K.solve_rows_cholesky_exact, systems, np.float32)
     fast, _ = _run(K.solve_rows_cholesky_f32, systems, np.float32)
@@ -97,32 +98,40 @@ def test_float32_cholesky_results_do_not_depend_on_the_blocks():
         assert np.array_equal(first, other)
 
 
-@pytest.mark.parametrize("f", [1, 2, 3, 4, 5, 8, 9, 64, 67])
-def test_blocked_cholesky_solves_like_numpy(f):
+@pytest.mark.parametrize("f", [1, 2, 3, 4, 5, 8, 9, 12, 16, 64, 67])
+def test_upper_cholesky_solves_like_numpy(f):
     rng = np.random.default_rng(f)
     M = rng.standard_normal((2 * f + 3, f))
     A = M.T @ M + 0.1 * np.eye(f)
     b = rng.standard_normal(f)
     for dtype, rtol in ((np.float64, 1e-9), (np.float32, 2e-3)):
         a = A.astype(dtype)
-        a[np.triu_indices(f, 1)] = np.nan  # only the lower triangle may be read
+        a[np.tril_indices(f, -1)] = np.nan  # only the upper triangle may be read
         x = np.empty(f, dtype=dtype)
         diag = np.empty(f, dtype=dtype)
-        assert K.cholesky_solve_blocked(a, diag, b.astype(dtype), x, float(np.finfo(dtype).eps)) == 0
+        assert K.cholesky_solve_upper(a, diag, b.astype(dtype), x, float(np.finfo(dtype).eps)) == 0
         want = np.linalg.solve(A, b)
         assert np.abs(x - want).max() <= rtol * np.abs(want).max() * max(1.0, np.linalg.cond(A) ** 0.5)
-        np.testing.assert_allclose(np.tril(a) @ np.tril(a).T, A, rtol=rtol, atol=rtol * np.abs(A).max())
+        np.testing.assert_array_equal(diag, A.astype(dtype).diagonal())
+        U = np.triu(a)
+        np.testing.assert_allclose(U.T @ U, A, rtol=rtol, atol=rtol * np.abs(A).max())
 
 
-def test_blocked_cholesky_reports_a_matrix_that_is_not_positive_definite():
+def test_upper_cholesky_reports_a_matrix_that_is_not_positive_definite():
     f = 6
     A = np.eye(f)
     A[4, 4] = -1.0
     for bad in (A, np.full((f, f), np.nan)):
         a = bad.copy()
-        assert K.cholesky_solve_blocked(a, np.empty(f), np.ones(f), np.empty(f), 1e-12) == 1
+        assert K.cholesky_solve_upper(a, np.empty(f), np.ones(f), np.empty(f), 1e-12) == 1
     singular = np.ones((f, f))  # rank one: the second pivot is rounding noise
-    assert K.cholesky_solve_blocked(singular.copy(), np.empty(f), np.ones(f), np.empty(f), 1e-7) == 1
+    assert K.cholesky_solve_upper(singular.copy(), np.empty(f), np.ones(f), np.empty(f), 1e-7) == 1
+    for f in (9, 64):  # a pivot that falls to tol x its diagonal after many vector updates
+        rng = np.random.default_rng(f)
+        M = rng.standard_normal((f // 2, f))
+        A = (M.T @ M).astype(np.float32)  # rank f // 2: pivot f // 2 + 1 is rounding noise
+        assert K.cholesky_solve_upper(A.copy(), np.empty(f, np.float32), np.ones(f, np.float32),
+                                      np.empty(f, np.float32), 1e-4) == 1
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -31,7 +31,7 @@ __all__ = [
     "CG_GROUP",
     "GATHER_CHUNK",
     "INLINE_MAX",
-    "cholesky_solve_blocked",
+    "cholesky_solve_upper",
     "cholesky_solve_inplace",
     "row_blocks",
     "solve_rows_cg",
@@ -60,7 +60,7 @@ INLINE_MAX = 4
 #: row's matrix (BLAS beta = 1), so a larger block costs no extra pass over the matrix
 GATHER_CHUNK_F32 = 64
 
-#: the float32 Cholesky kernel builds only the lower triangle the factorisation reads, as
+#: the float32 Cholesky kernel builds only the (row-major upper) triangle the factorisation reads, as
 #: GRAM_SPLIT sgemm calls over bands of f / GRAM_SPLIT columns, band b reaching down to its own
 #: diagonal: (GRAM_SPLIT + 1) / (2 GRAM_SPLIT) of the full square's FLOPs (5/8 for 4 bands).
 #: Four bands measured fastest at f = 64 (two: 7/8 of the time of one, eight: slower than four,
@@ -269,71 +269,193 @@ def solve_rows_cholesky_exact(indptr, indices, weights, targets, Y, base, reg, o
             status[u] = code
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def cholesky_solve_blocked(a, diag, b, x, tol):
-    """Solve ``a x = b`` (lower triangle of ``a`` read), four rows of L at a time.
+#: lanes of the explicit vector updates in ``cholesky_solve_upper`` (8 float32: one 256-bit register)
+LANES = 8
 
-    The same left-looking algorithm as ``cholesky_solve_inplace``, but each pass over
-    row j of L serves four dot products (rows i..i+3), which cuts loop and reduction
-    overhead 2-3x at f = 64; the backward solve runs along rows (contiguous) instead of
-    down columns. ``diag`` receives a copy of the diagonal before factoring (the pivot
-    test compares against it). Returns 0, or 1 for a pivot at or below ``tol`` x diagonal.
+
+def _row_update_codegen(n_terms):
+    """LLVM code for a[i, k:k+LANES] -= c_0 a[j, k:k+LANES] + ... + c_{n-1} a[j+n-1, k:k+LANES].
+
+    One fused multiply-add per term, in the order t = 0, 1, ..., on LANES-wide vectors (an
+    explicit vector: numba leaves LLVM's SLP vectoriser off, and its loop vectoriser only
+    pays off on loops longer than the rows of a 64 x 64 triangle).
+    """
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        arr = context.make_array(array_type)(context, builder, args[0])
+        shape = cgutils.unpack_tuple(builder, arr.shape)
+        strides = cgutils.unpack_tuple(builder, arr.strides)
+        i, j, k = (context.cast(builder, v, t, types.intp) for v, t in zip(args[1:4], signature.args[1:4]))
+        element = context.get_value_type(array_type.dtype)
+        vector = ir.VectorType(element, LANES)
+
+        def pointer(row):
+            item = cgutils.get_item_pointer2(context, builder, arr.data, shape, strides, array_type.layout, [row, k])
+            return builder.bitcast(item, vector.as_pointer())
+
+        bits = 32 if array_type.dtype == types.float32 else 64
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3),
+                                             f"llvm.fma.v{LANES}f{bits}")
+        broadcast = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+        target = pointer(i)
+        value = builder.load(target, align=1)
+        for t in range(n_terms):
+            row = builder.add(j, context.get_constant(types.intp, t))
+            coefficient = context.cast(builder, args[4 + t], signature.args[4 + t], array_type.dtype)
+            splat = builder.insert_element(ir.Constant(vector, ir.Undefined), builder.fneg(coefficient),
+                                           ir.Constant(ir.IntType(32), 0))
+            splat = builder.shuffle_vector(splat, ir.Constant(vector, ir.Undefined), broadcast)
+            value = builder.call(fma, [splat, builder.load(pointer(row), align=1), value])
+        builder.store(value, target, align=1)
+        return context.get_dummy_value()
+
+    return codegen
+
+
+def _row_scale_codegen(context, builder, signature, args):
+    """LLVM code for a[i, k:k+LANES] *= s."""
+    array_type = signature.args[0]
+    arr = context.make_array(array_type)(context, builder, args[0])
+    i, k = (context.cast(builder, v, t, types.intp) for v, t in zip(args[1:3], signature.args[1:3]))
+    item = cgutils.get_item_pointer2(context, builder, arr.data, cgutils.unpack_tuple(builder, arr.shape),
+                                     cgutils.unpack_tuple(builder, arr.strides), array_type.layout, [i, k])
+    vector = ir.VectorType(context.get_value_type(array_type.dtype), LANES)
+    target = builder.bitcast(item, vector.as_pointer())
+    scale = context.cast(builder, args[3], signature.args[3], array_type.dtype)
+    splat = builder.insert_element(ir.Constant(vector, ir.Undefined), scale, ir.Constant(ir.IntType(32), 0))
+    splat = builder.shuffle_vector(splat, ir.Constant(vector, ir.Undefined),
+                                   ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES))
+    builder.store(builder.fmul(builder.load(target, align=1), splat), target, align=1)
+    return context.get_dummy_value()
+
+
+def _vector_rows(a) -> bool:
+    """The intrinsics load LANES neighbours of a row at once: only C-contiguous 2-D float arrays."""
+    return isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C" and a.dtype in (types.float32, types.float64)
+
+
+@intrinsic
+def _row_scale(typingctx, a, i, k, s):
+    """a[i, k:k+LANES] *= s (2-D C-contiguous float array; no bounds check: k + LANES <= a.shape[1])."""
+    if _vector_rows(a):
+        return types.void(a, i, k, s), _row_scale_codegen
+    return None
+
+
+@intrinsic
+def _row_update1(typingctx, a, i, j, k, c0):
+    """a[i, k:k+LANES] -= c0 a[j, k:k+LANES] (as ``_row_scale``: no bounds check)."""
+    if _vector_rows(a):
+        return types.void(a, i, j, k, c0), _row_update_codegen(1)
+    return None
+
+
+@intrinsic
+def _row_update4(typingctx, a, i, j, k, c0, c1, c2, c3):
+    """a[i, k:k+LANES] -= sum_t c_t a[j+t, k:k+LANES], t = 0..3 (as ``_row_scale``: no bounds check)."""
+    if _vector_rows(a):
+        return types.void(a, i, j, k, c0, c1, c2, c3), _row_update_codegen(4)
+    return None
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _subtract_row(a, i, j, c):
+    """a[i, s:] -= c a[j, s:] from s = i rounded down to a multiple of LANES (row i's part left of
+    the diagonal is scratch: ``cholesky_solve_upper`` never reads it as a result)."""
+    f = a.shape[1]
+    k = i - i % LANES
+    while k + LANES <= f:
+        _row_update1(a, i, j, k, c)
+        k += LANES
+    while k < f:
+        a[i, k] -= c * a[j, k]
+        k += 1
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def cholesky_solve_upper(a, diag, b, x, tol):
+    """Solve ``a x = b`` (upper triangle of ``a`` read, row-major) by a = U'U.
+
+    Right-looking: four pivot rows of U at a time, then one rank-4 update of every row below,
+    a row at a time and LANES columns at a time (explicit vector fused multiply-adds, from the
+    row's diagonal rounded down to a multiple of LANES: the few entries left of the diagonal
+    that this touches are scratch). The lower triangle is overwritten; U is left in the upper.
+    ``diag`` receives a copy of the diagonal before factoring (the pivot test compares against
+    it). Returns 0, or 1 for a pivot at or below ``tol`` x diagonal.
     """
     f = a.shape[0]
     for i in range(f):
         diag[i] = a[i, i]
-    for j in range(f):
-        aj = a[j, :j]
-        d = a[j, j]
-        for k in range(j):
-            d -= aj[k] * aj[k]
-        if not d > tol * diag[j]:  # also catches NaN
-            return 1
-        d = np.sqrt(d)
-        a[j, j] = d
-        inv = 1.0 / d
-        i = j + 1
-        while i + 4 <= f:
-            r0 = a[i, :j]
-            r1 = a[i + 1, :j]
-            r2 = a[i + 2, :j]
-            r3 = a[i + 3, :j]
-            s0 = a[i, j]
-            s1 = a[i + 1, j]
-            s2 = a[i + 2, j]
-            s3 = a[i + 3, j]
-            for k in range(j):
-                ajk = aj[k]
-                s0 -= r0[k] * ajk
-                s1 -= r1[k] * ajk
-                s2 -= r2[k] * ajk
-                s3 -= r3[k] * ajk
-            a[i, j] = s0 * inv
-            a[i + 1, j] = s1 * inv
-            a[i + 2, j] = s2 * inv
-            a[i + 3, j] = s3 * inv
-            i += 4
-        while i < f:
-            ri = a[i, :j]
-            s = a[i, j]
-            for k in range(j):
-                s -= ri[k] * aj[k]
-            a[i, j] = s * inv
-            i += 1
-    # forward: L z = b (dot products along rows of L)
+    j0 = 0
+    while j0 < f:
+        nb = min(4, f - j0)
+        for j in range(j0, j0 + nb):  # the panel: pivot rows j0..j0+nb-1, right-looking among themselves
+            d = a[j, j]
+            if not d > tol * diag[j]:  # also catches NaN
+                return 1
+            d = np.sqrt(d)
+            k = j - j % LANES
+            for q in range(k, j):
+                a[j, q] = 0  # rows below read row j from a multiple of LANES: the scratch must be zero
+            inv = np.float32(1.0) / d  # float32 stays float32 (float64: exact 1.0)
+            while k + LANES <= f:
+                _row_scale(a, j, k, inv)
+                k += LANES
+            while k < f:
+                a[j, k] *= inv
+                k += 1
+            a[j, j] = d
+            for i in range(j + 1, j0 + nb):
+                _subtract_row(a, i, j, a[j, i])
+        for i in range(j0 + nb, f):  # every row below the panel: a[i, i:] -= sum_t U[j0+t, i] U[j0+t, i:]
+            if nb == 4:
+                c0 = a[j0, i]
+                c1 = a[j0 + 1, i]
+                c2 = a[j0 + 2, i]
+                c3 = a[j0 + 3, i]
+                k = i - i % LANES
+                while k + LANES <= f:
+                    _row_update4(a, i, j0, k, c0, c1, c2, c3)
+                    k += LANES
+                while k < f:
+                    a[i, k] = (((a[i, k] - c0 * a[j0, k]) - c1 * a[j0 + 1, k]) - c2 * a[j0 + 2, k]) - c3 * a[j0 + 3, k]
+                    k += 1
+            else:
+                for j in range(j0, j0 + nb):
+                    _subtract_row(a, i, j, a[j, i])
+        j0 += nb
+    # forward: U' z = b, column k of U' is row k of U: subtract z_k U[k, k+1:] from the rest
     for i in range(f):
-        ri = a[i, :i]
-        s = b[i]
-        for k in range(i):
-            s -= ri[k] * x[k]
-        x[i] = s / a[i, i]
-    # backward: L' x = z, column i of L' is row i of L: subtract x_i L[i, :i] from the rest
+        x[i] = b[i]
+    for k in range(f):
+        xk = x[k] / a[k, k]
+        x[k] = xk
+        uk = a[k, k + 1:]
+        rest = x[k + 1:]
+        for i in range(f - k - 1):
+            rest[i] -= xk * uk[i]
+    # backward: U x = z, dot products along rows of U in eight partial sums (independent chains)
+    zero = b[0] - b[0]
     for i in range(f - 1, -1, -1):
-        xi = x[i] / a[i, i]
-        x[i] = xi
-        ri = a[i, :i]
-        for k in range(i):
-            x[k] -= xi * ri[k]
+        ui = a[i]
+        s0 = x[i]
+        s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+        k = i + 1
+        while k + 8 <= f:
+            s0 -= ui[k] * x[k]
+            s1 -= ui[k + 1] * x[k + 1]
+            s2 -= ui[k + 2] * x[k + 2]
+            s3 -= ui[k + 3] * x[k + 3]
+            s4 -= ui[k + 4] * x[k + 4]
+            s5 -= ui[k + 5] * x[k + 5]
+            s6 -= ui[k + 6] * x[k + 6]
+            s7 -= ui[k + 7] * x[k + 7]
+            k += 8
+        while k < f:
+            s0 -= ui[k] * x[k]
+            k += 1
+        x[i] = (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))) / a[i, i]
     return 0
 
 
@@ -343,7 +465,7 @@ def solve_rows_cholesky_f32(indptr, indices, weights, targets, Y, base, reg, out
 
     The gathered rows (scaled by sqrt(w_k)) are added to the row's matrix by BLAS sgemm with
     beta = 1 (no temporary matrix, no extra pass), in ``GRAM_SPLIT`` column bands so that only
-    the lower triangle, which the blocked Cholesky reads, is computed; the rows of ``Y`` to
+    the upper triangle, which ``cholesky_solve_upper`` reads, is computed; the rows of ``Y`` to
     gather are prefetched ``PREFETCH_AHEAD`` entries ahead. Results depend on the row only,
     never on the threads or blocks.
     """
@@ -383,9 +505,10 @@ def solve_rows_cholesky_f32(indptr, indices, weights, targets, Y, base, reg, out
                     y = Y[indices[p]]
                     for i in range(f):
                         wy = w * y[i]
-                        ai = a[i, :i + 1]
-                        for j in range(i + 1):
-                            ai[j] += wy * y[j]
+                        ai = a[i, i:]
+                        yi = y[i:]
+                        for j in range(f - i):
+                            ai[j] += wy * yi[j]
                         rhs[i] += t * y[i]
             else:
                 for chunk in range(start, end, GATHER_CHUNK_F32):
@@ -402,19 +525,19 @@ def solve_rows_cholesky_f32(indptr, indices, weights, targets, Y, base, reg, out
                             g[i] = sw * y[i]
                             rhs[i] += t * y[i]
                     # column-major, BLAS sees a as its transpose C and G' as f x m (leading dimension f).
-                    # a's lower triangle = C's upper: band b is C[0:hi, lo:hi] += G'[0:hi] G'[lo:hi]',
-                    # i.e. rows lo..hi of a, columns 0..hi (the diagonal block computed whole)
+                    # a's upper triangle = C's lower: band b is C[lo:f, lo:hi] += G'[lo:f] G'[lo:hi]',
+                    # i.e. rows lo..hi of a from column lo on (the diagonal block computed whole)
                     dims[2] = m
                     for b in range(n_bands):
                         lo = b * band
                         hi = f if b == n_bands - 1 else lo + band
-                        dims[0] = hi
+                        dims[0] = f - lo
                         dims[1] = hi - lo
                         _sgemm(trans[0:].ctypes, trans[1:].ctypes, dims[0:].ctypes, dims[1:].ctypes,
-                               dims[2:].ctypes, one.ctypes, gather.ctypes, dims[3:].ctypes,
-                               gather[:, lo:].ctypes, dims[3:].ctypes, one.ctypes, a[lo:].ctypes,
+                               dims[2:].ctypes, one.ctypes, gather[:, lo:].ctypes, dims[3:].ctypes,
+                               gather[:, lo:].ctypes, dims[3:].ctypes, one.ctypes, a[lo, lo:].ctypes,
                                dims[3:].ctypes)
-            code = cholesky_solve_blocked(a, diag, rhs, x, tol)
+            code = cholesky_solve_upper(a, diag, rhs, x, tol)
             if code == 0:
                 for i in range(f):
                     if not np.isfinite(x[i]):
