@@ -433,11 +433,13 @@ def float32_peak() -> dict:
 def cholesky_flops(stats: dict, factors: int) -> float:
     """FLOPs of one Cholesky iteration as the kernel does them (both half-sweeps).
 
-    Per half-sweep: each solved row's gathered factors give the lower triangle of an f x f
+    Per half-sweep: each solved row's gathered factors give one triangle of an f x f
     product, computed as ``GRAM_SPLIT`` sgemm bands reaching down to the diagonal (2 n_u f^2 x
     (s + 1) / (2 s) for s bands: 5/8 of the full square at s = 4), and the right-hand side
     (2 n_u f); each row with entries a Cholesky factorisation and two triangular solves
-    (f^3/3 + 2 f^2); Y'Y of the fixed side (2 n f^2).
+    (f^3/3 + 2 f^2: the useful FLOPs; its 8-lane vector updates also touch up to 7 scratch
+    entries left of each row's diagonal, about 20% more at f = 64, not counted); Y'Y of the fixed
+    side (2 n f^2).
     """
     from recsys_course.models._als_kernels import GRAM_SPLIT
 
