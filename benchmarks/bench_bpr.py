@@ -191,11 +191,10 @@ def _run(args) -> int:
           f"{'implicit samples/s':>20}{'hogwild/impl':>15}{'strata/implicit':>17}"
           f"{'per CPU s: hogwild':>17}{'strata':>12}{'implicit':>12}{'hogwild/impl':>11}"
           f"{'strata/impl':>13}")
-    ratios, strata_met, targets = [], [], []
+    strata_met, targets = [], []
     for threads in sorted({1, all_threads}):
         b = speed(train, args, threads)
         ratio, strata_ratio = b["ours"] / b["theirs"], b["strata"] / b["theirs"]
-        ratios.append(ratio)
         target = STRATA_TARGETS["one thread" if threads == 1 else "all threads"]
         strata_met.append((threads, strata_ratio, target, strata_ratio >= target))
         record["speed"].append({"threads": threads, "hogwild": b["ours"], "strata": b["strata"],

@@ -204,7 +204,7 @@ def format_number(value: float) -> str:
     if size >= 1e6:
         return f"{value / 1e6:#.3g}".rstrip(".") + "M"
     if size >= 1e3:
-        return f"{float(f'{value:.3g}'):,.0f}"
+        return f"{value:,.0f}"
     if value == 0:
         return "0"
     return f"{value:#.3g}".rstrip(".")
