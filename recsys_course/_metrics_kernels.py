@@ -6,8 +6,10 @@ Row-level helpers work on one user at a time:
 * ``_full_metrics`` -- full AUC and the summed percentile rank of the test items, from the
   user's scores over every item that is not in training.
 
-``evaluate_rows`` fuses top-k selection (the shared kernels of ``models._topk``) and both
-helpers in one parallel pass over a chunk of users; ``ranked_rows`` scores given lists.
+``evaluate_block`` fuses top-k selection (the shared kernels of ``models._topk``) and both
+helpers in one pass over a run of users, in one thread (``evaluate`` runs several side by
+side); ``evaluate_rows`` is the same over a whole matrix with numba's parallel loop;
+``ranked_rows`` scores given lists.
 """
 
 from __future__ import annotations
@@ -329,57 +331,75 @@ def _copy_count_nan(row, out):
     return nans
 
 
-@numba.njit(cache=True, parallel=True)
-def evaluate_rows(scores, k, rows, train_indptr, train_indices, test_indptr, test_indices,
-                  test_data, want_lists, want_full, n_blocks=1):
-    """All metrics for a chunk of users whose score rows are ``scores``.
+@numba.njit(cache=True, nogil=True)
+def evaluate_block(scores, k, rows, train_indptr, train_indices, test_indptr, test_indices,
+                   test_data, want_lists, want_full, out, top_items, bad):
+    """All metrics for a run of users whose score rows are ``scores``, in one thread.
 
     Row ``r`` belongs to user ``rows[r]`` (that user's train items are skipped; the user
-    must have at least one test item, none of them in train). Scores must be floats.
-    Returns a (n, 8) float array with columns precision, recall, ap, ndcg, ndcg_graded, auc,
-    percentile-rank numerator, its weight; the (n, k) top-k items (-1 when unfilled); and a
-    per-row flag for NaN scores. The rows are cut into ``n_blocks`` runs (a few per thread:
-    the parallel loop hands each thread whole runs); a run reuses one masked row buffer.
+    must have at least one test item, none of them in train). Scores must be floats. Fills
+    row ``r`` of ``out`` (columns precision, recall, ap, ndcg, ndcg_graded, auc,
+    percentile-rank numerator, its weight; NaN left where a family of metrics is not
+    wanted), of ``top_items`` (the top-k items, -1 when unfilled) and of ``bad`` (True when
+    the score row holds a NaN; the row is then left alone). The run reuses one masked row
+    buffer. ``nogil``: threads of the caller run runs side by side.
     """
     n = scores.shape[0]
     n_items = scores.shape[1]
+    use_sort = k * 8 > n_items
+    nothing = np.empty(0, dtype=train_indices.dtype)
+    buffer = np.empty(n_items, dtype=scores.dtype)
+    top_scores = np.empty(k, dtype=np.float64)
+    for r in range(n):
+        u = rows[r]
+        if _copy_count_nan(scores[r], buffer) > 0:
+            bad[r] = True
+            continue
+        train_items = train_indices[train_indptr[u]:train_indptr[u + 1]]
+        test_items = test_indices[test_indptr[u]:test_indptr[u + 1]]
+        gains = test_data[test_indptr[u]:test_indptr[u + 1]]
+        # training items become NaN: never ranked, never counted
+        for e in range(train_items.shape[0]):
+            buffer[train_items[e]] = np.nan
+        if want_lists:
+            if use_sort:
+                filled = _sorted_row(buffer, k, nothing, top_items[r], top_scores)
+            else:
+                filled = _topk_masked(buffer, k, top_items[r], top_scores)
+            p, rec, ap, nd, ndg = _list_metrics(top_items[r], filled, k, test_items, gains)
+            out[r, 0] = p
+            out[r, 1] = rec
+            out[r, 2] = ap
+            out[r, 3] = nd
+            out[r, 4] = ndg
+        if want_full:  # last: it overwrites the buffer
+            auc, weighted, weight = _full_metrics(buffer, n_items - train_items.shape[0],
+                                                  test_items, gains)
+            out[r, 5] = auc
+            out[r, 6] = weighted
+            out[r, 7] = weight
+
+
+@numba.njit(cache=True, parallel=True)
+def evaluate_rows(scores, k, rows, train_indptr, train_indices, test_indptr, test_indices,
+                  test_data, want_lists, want_full, n_blocks=1):
+    """``evaluate_block`` over a whole score matrix with numba's threads.
+
+    Returns a (n, 8) float array of the metrics, the (n, k) top-k items and the per-row NaN
+    flags (see ``evaluate_block``). The rows are cut into ``n_blocks`` runs (a few per
+    thread: the parallel loop hands each thread whole runs).
+    """
+    n = scores.shape[0]
     out = np.full((n, 8), np.nan)
     top_items = np.full((n, k), -1, dtype=np.int64)
     bad = np.zeros(n, dtype=np.bool_)
-    use_sort = k * 8 > n_items
-    nothing = np.empty(0, dtype=train_indices.dtype)
     n_blocks = max(1, min(n, n_blocks))
     for b in numba.prange(n_blocks):
-        buffer = np.empty(n_items, dtype=scores.dtype)
-        top_scores = np.empty(k, dtype=np.float64)
-        for r in range(b * n // n_blocks, (b + 1) * n // n_blocks):
-            u = rows[r]
-            if _copy_count_nan(scores[r], buffer) > 0:
-                bad[r] = True
-                continue
-            train_items = train_indices[train_indptr[u]:train_indptr[u + 1]]
-            test_items = test_indices[test_indptr[u]:test_indptr[u + 1]]
-            gains = test_data[test_indptr[u]:test_indptr[u + 1]]
-            # training items become NaN: never ranked, never counted
-            for e in range(train_items.shape[0]):
-                buffer[train_items[e]] = np.nan
-            if want_lists:
-                if use_sort:
-                    filled = _sorted_row(buffer, k, nothing, top_items[r], top_scores)
-                else:
-                    filled = _topk_masked(buffer, k, top_items[r], top_scores)
-                p, rec, ap, nd, ndg = _list_metrics(top_items[r], filled, k, test_items, gains)
-                out[r, 0] = p
-                out[r, 1] = rec
-                out[r, 2] = ap
-                out[r, 3] = nd
-                out[r, 4] = ndg
-            if want_full:  # last: it overwrites the buffer
-                auc, weighted, weight = _full_metrics(buffer, n_items - train_items.shape[0],
-                                                      test_items, gains)
-                out[r, 5] = auc
-                out[r, 6] = weighted
-                out[r, 7] = weight
+        lo = b * n // n_blocks
+        hi = (b + 1) * n // n_blocks
+        evaluate_block(scores[lo:hi], k, rows[lo:hi], train_indptr, train_indices, test_indptr,
+                       test_indices, test_data, want_lists, want_full, out[lo:hi],
+                       top_items[lo:hi], bad[lo:hi])
     return out, top_items, bad
 
 

@@ -37,15 +37,17 @@ items in their order above every unlisted item, the unlisted ones tied.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numba
 import numpy as np
 import scipy.sparse as sp
 
-from ._metrics_kernels import count_overlap, evaluate_rows, ranked_rows
+from ._metrics_kernels import count_overlap, evaluate_block, evaluate_rows, ranked_rows
 from ._validation import check_choice, check_csr_counts, check_int, describe
 from .models._topk import top_k
+from .models.als import _blas_controller
 
 __all__ = [
     "METRICS",
@@ -67,7 +69,13 @@ _LIST_METRICS = ("precision", "recall", "map", "ndcg", "ndcg_graded", "coverage"
 _FULL_METRICS = ("auc", "percentile_rank")
 _COLUMN = {"precision": 0, "recall": 1, "map": 2, "ndcg": 3, "ndcg_graded": 4, "auc": 5}
 RELEVANCE = ("binary", "count")
-_CHUNK_BYTES = 256 * 2**20  # default size of one chunk of scores in evaluate()
+_CHUNK_BYTES = 256 * 2**20  # evaluate(): at most this many bytes of float64 scores in flight
+#: evaluate()'s default rows per model.score call: small enough that the threads take turns
+#: (one scores while the others measure) and a chunk stays in the shared cache. 3 x 2**7 rows,
+#: a multiple of the row blocks of OpenBLAS's kernels, so that a factor model's chunked scores
+#: (BLAS on one thread, as evaluate holds it) are the same bits as one call over every user
+#: (tests/test_evaluate_pipeline.py)
+_CHUNK_ROWS = 384
 
 
 # --------------------------------------------------------------------------- inputs
@@ -247,6 +255,74 @@ def _blocks() -> int:
     return 4 * numba.get_num_threads()
 
 
+def _default_chunk(n_items: int, n_workers: int) -> int:
+    """``_CHUNK_ROWS``, or fewer when one chunk per thread (and one being scored) would hold
+    more than ``_CHUNK_BYTES`` of float64 scores."""
+    fits = _CHUNK_BYTES // (8 * max(1, n_items) * (n_workers + 1))
+    return max(1, min(_CHUNK_ROWS, fits))
+
+
+def _pipeline(n_rows: int, chunk_size: int, n_workers: int, score, measure) -> None:
+    """``scores = score(start, stop)`` then ``measure(start, stop, scores)`` for every chunk of
+    ``chunk_size`` rows, in up to ``n_workers`` threads (this one included).
+
+    ``score`` runs under a lock: the model is never asked for two chunks at once, and chunks
+    are scored in order. ``measure`` (a numba kernel that releases the GIL) runs outside it,
+    so one thread's scoring overlaps the others' measuring. ``measure`` returns True for a
+    chunk with a bad row: no new chunk is then taken, and every chunk before it is finished.
+    An exception (in ``score``, ``measure`` or a KeyboardInterrupt) stops the work the same
+    way and is raised here once every thread has stopped, unless an earlier chunk was bad (the
+    caller reports that one, as a one-thread run would have).
+    """
+    starts = range(0, n_rows, chunk_size)
+    lock = threading.Lock()
+    state: dict[str, Any] = {"next": 0, "stop": False, "bad": len(starts), "error": None}
+
+    def fail(index: int, exc: BaseException) -> None:  # called with the lock held
+        state["stop"] = True
+        if state["error"] is None or index < state["error"][0]:
+            state["error"] = (index, exc)
+
+    def work() -> None:
+        while True:
+            with lock:
+                if state["stop"] or state["next"] >= len(starts):
+                    return
+                index = state["next"]
+                state["next"] += 1
+                start = starts[index]
+                stop = min(start + chunk_size, n_rows)
+                try:
+                    scores = score(start, stop)
+                except BaseException as exc:  # noqa: BLE001 -- raised below, in the caller's thread
+                    fail(index, exc)
+                    return
+            try:
+                bad = measure(start, stop, scores)
+            except BaseException as exc:  # noqa: BLE001
+                with lock:
+                    fail(index, exc)
+                return
+            if bad:
+                with lock:
+                    state["stop"] = True
+                    state["bad"] = min(state["bad"], index)
+
+    threads = [threading.Thread(target=work, daemon=True)
+               for _ in range(max(0, min(n_workers, len(starts)) - 1))]
+    for thread in threads:
+        thread.start()
+    try:
+        work()
+    finally:  # also on a KeyboardInterrupt here: no thread takes a new chunk, all are joined
+        with lock:
+            state["stop"] = True
+        for thread in threads:
+            thread.join()
+    if state["error"] is not None and state["error"][0] < state["bad"]:
+        raise state["error"][1]
+
+
 def _mean(values: np.ndarray) -> float:
     finite = values[~np.isnan(values)]
     return float(finite.mean()) if finite.size else float("nan")
@@ -376,9 +452,13 @@ def evaluate(
 
     ``model`` needs ``score(users) -> (len(users), n_items)`` (every model of the course
     has it). Users without test items (after removing train items) are skipped. Scores
-    are computed ``chunk_size`` users at a time (default: as many as keep one chunk of
-    float64 scores under 256 MB, so that most data sets take a single pass), and each chunk
-    is ranked and measured in one parallel numba pass (top-k ties go to the lower item index).
+    are asked for ``chunk_size`` users at a time (default 384, fewer for catalogues so large
+    that a chunk per thread would pass 256 MB of float64), one chunk at a time, and each chunk
+    is ranked and measured by a numba kernel in its own thread (top-k ties go to the lower item
+    index): with numba's threads set to T, up to T chunks are in work, one being scored while
+    the others are measured; BLAS is held to one thread meanwhile. The results do not depend on
+    T or on ``chunk_size`` as long as ``model.score`` gives each user the same scores whichever
+    users it is asked for with (a factor model does with the default ``chunk_size``).
 
     ``metrics``: names from ``METRICS`` (default all). Returns a dict with the mean of
     each metric (``percentile_rank`` is the held-out-count-weighted rank-bar, ``coverage``
@@ -400,10 +480,9 @@ def evaluate(
             )
     metrics = check_metric_names(METRICS if metrics is None else metrics)
     k = min(check_int(k, "k", minimum=1), n_items)
+    n_workers = numba.get_num_threads()
     if chunk_size is None:
-        # few, large chunks: every chunk is one BLAS call then one parallel region, and the
-        # hand-over between the two costs more than the bigger buffer
-        chunk_size = max(64, _CHUNK_BYTES // (8 * n_items))
+        chunk_size = _default_chunk(n_items, n_workers)
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     if users is None:
         candidates = np.arange(n_users, dtype=np.int64)
@@ -420,11 +499,12 @@ def evaluate(
     # the CSR arrays as they are (no copies) when they fit in int32, as scipy stores most
     t_indptr, t_indices, indptr, indices = _index_arrays(train, test)
     data = test.data.astype(np.float64, copy=False)
-    table = np.empty((rows.size, 8))
-    n_blocks = _blocks()
-    recommended = np.zeros(n_items, dtype=bool)
-    for start in range(0, rows.size, chunk_size):
-        chunk = rows[start:start + chunk_size]
+    table = np.full((rows.size, 8), np.nan)
+    top = np.full((rows.size, k), -1, dtype=np.int64)
+    bad = np.zeros(rows.size, dtype=bool)
+
+    def score(start: int, stop: int) -> np.ndarray:
+        chunk = rows[start:stop]
         scores = np.asarray(model.score(chunk))
         if scores.shape != (chunk.size, n_items):
             raise ValueError(
@@ -432,15 +512,22 @@ def evaluate(
             )
         if not np.issubdtype(scores.dtype, np.floating):
             scores = scores.astype(np.float64)
-        scores = np.ascontiguousarray(scores)
-        part, top, bad = evaluate_rows(scores, k, chunk, t_indptr, t_indices, indptr, indices,
-                                       data, need_lists, need_full, n_blocks)
-        if bad.any():
-            raise ValueError(f"model.score returned NaN scores for user {int(chunk[np.argmax(bad)])}")
-        table[start:start + chunk.size] = part
-        if need_lists:
-            listed = top[top >= 0]
-            recommended[listed] = True
+        return np.ascontiguousarray(scores)
+
+    def measure(start: int, stop: int, scores: np.ndarray) -> bool:
+        evaluate_block(scores, k, rows[start:stop], t_indptr, t_indices, indptr, indices, data,
+                       need_lists, need_full, table[start:stop], top[start:stop], bad[start:stop])
+        return bool(bad[start:stop].any())
+
+    # BLAS on one thread while the model scores: the other threads are busy measuring, and the
+    # scores then do not depend on BLAS's thread count (it moves how a product is cut up)
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        _pipeline(rows.size, chunk_size, n_workers, score, measure)
+    if bad.any():
+        raise ValueError(f"model.score returned NaN scores for user {int(rows[np.argmax(bad)])}")
+    recommended = np.zeros(n_items, dtype=bool)
+    if need_lists:
+        recommended[top[top >= 0]] = True
     result: dict[str, Any] = {}
     per_user: dict[str, np.ndarray] = {}
     for name in metrics:
