@@ -18,6 +18,14 @@ def add_threading_layer_option(parser: argparse.ArgumentParser) -> None:
                         help="numba's threading layer (default: numba's choice)")
 
 
+def add_output_option(parser: argparse.ArgumentParser, name: str) -> None:
+    """``--output PATH``: where the results JSON goes, instead of results/<name>.json. For a
+    partial run (fewer data sets, solvers, seeds) that must not replace the full record."""
+    parser.add_argument("--output", type=Path, default=None,
+                        help=f"write the results JSON here instead of benchmarks/results/{name}.json "
+                             "(use it for partial runs: the committed record stays whole)")
+
+
 def run_with_settings(args: argparse.Namespace, run: Callable[[argparse.Namespace], int]) -> int:
     """Apply --threading-layer, hold BLAS to one thread, then ``run(args)``."""
     if args.threading_layer != "default":
@@ -61,10 +69,16 @@ def target_record(measure: str, ours: float | None, implicit: float | None, targ
             "unit": unit}
 
 
-def write_results(name: str, quick: bool, record: dict) -> Path:
-    """Write ``record`` (which holds a ``targets`` list) to results/<name>.json or <name>_quick.json."""
+def write_results(name: str, quick: bool, record: dict, output: Path | None = None) -> Path:
+    """Write ``record`` (which holds a ``targets`` list) to ``output`` when given, else to
+    results/<name>.json or <name>_quick.json."""
     if not isinstance(record.get("targets"), list):
         raise ValueError(f"the results of {name} need a top-level 'targets' list, got {sorted(record)}")
+    if output is not None:
+        path = Path(output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=2) + "\n")
+        return path
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / (f"{name}_quick.json" if quick else f"{name}.json")
     path.write_text(json.dumps(record, indent=2) + "\n")

@@ -22,10 +22,13 @@ fit. Printed per row (issue 11, targets 1-3):
   compile time in a first process (empty cache) and a second one (cache warm).
 
 Everything is also written to ``benchmarks/results/als.json`` (``als_quick.json`` with
-``--quick``), with a top-level ``targets`` list that ``make bench`` prints as one table.
+``--quick``, the path given with ``--output``: use it for partial runs like the second example,
+so that the committed record stays whole), with a top-level ``targets`` list that ``make bench``
+prints as one table.
 
     python benchmarks/bench_als.py                     # MovieLens 1M + 100k x 50k synthetic (7.3M non-zeros)
-    python benchmarks/bench_als.py --datasets synthetic --solvers cg --ndcg-iterations 0 --no-compile
+    python benchmarks/bench_als.py --datasets synthetic --solvers cg --ndcg-iterations 0 --no-compile \
+        --output /tmp/als_cg.json
     python benchmarks/bench_als.py --quick             # small synthetic only, a few seconds
 """
 
@@ -54,6 +57,8 @@ MEMORY_TARGET = 1.2  # peak memory growth of one fit, ours / implicit (target 3)
 #: (7.3M stored entries once repeated pairs add up)
 SYNTHETIC_DRAWS = 8_500_000
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import add_output_option, target_record, write_results  # noqa: E402
 
 
 # ------------------------------------------------------------------------------ data
@@ -354,6 +359,7 @@ def parse(argv):
     parser.add_argument("--no-compile", action="store_true", help="skip the compile-time measurement")
     parser.add_argument("--no-timing", action="store_true", help="skip the seconds-per-iteration table")
     parser.add_argument("--no-implicit", action="store_true", help="time ours only")
+    add_output_option(parser, "als")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -451,17 +457,6 @@ def cholesky_flops(stats: dict, factors: int) -> float:
         total += 2.0 * stats["nnz"] * f * f * (s + 1) / (2.0 * s) + 2.0 * stats["nnz"] * f
         total += stats[rows] * (f ** 3 / 3.0 + 2.0 * f * f) + 2.0 * stats[fixed] * f * f
     return total
-
-
-def _record(measure, ours, implicit, target, unit, smaller_is_better=True):
-    """One entry of the ``targets`` list that ``make bench`` prints (target None: a figure to report)."""
-    ratio = None if implicit in (None, 0) or ours is None else ours / implicit
-    if target is None:
-        return {"measure": measure, "ours": ours, "implicit": implicit, "ratio": ratio, "target": "report",
-                "met": True, "unit": unit}
-    met = ratio is not None and (ratio <= target if smaller_is_better else ratio >= target)
-    return {"measure": measure, "ours": ours, "implicit": implicit, "ratio": ratio,
-            "target": f"<= {target:g}" if smaller_is_better else f">= {target:g}", "met": bool(met), "unit": unit}
 
 
 def _label(name: str, stats: dict) -> str:
@@ -589,7 +584,7 @@ def main(argv=None) -> int:
               + f" ({cholesky_flops.__doc__.splitlines()[0].rstrip('.')}); machine float32 peak "
               f"{peak['gflops']:.0f} GFLOP/s: {peak['how']}; share of peak: ours {g['ours'] / peak['gflops']:.1%}"
               + ("" if g["implicit"] is None else f", implicit {g['implicit'] / peak['gflops']:.1%}"))
-        record["targets"].append(_record(
+        record["targets"].append(target_record(
             f"ALS Cholesky float32 share of the machine's float32 peak ({peak['gflops']:.0f} GFLOP/s, "
             f"estimated from lscpu): {g['measure'].split(': ', 1)[1]}", g["ours"] / peak["gflops"],
             None if g["implicit"] is None else g["implicit"] / peak["gflops"], None, "fraction of peak"))
@@ -599,9 +594,7 @@ def main(argv=None) -> int:
     for t in record["targets"]:
         print(f"  {t['measure']} | {_fmt(t['ours'], '.4g')} {t['unit']} | {_fmt(t['implicit'], '.4g')} | "
               f"{_fmt(t['ratio'], '.3f')} | {t['target']} | {'met' if t['met'] else 'NOT met'}")
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / ("als_quick.json" if args.quick else "als.json")).write_text(json.dumps(record, indent=2) + "\n")
+    write_results("als", args.quick, record, output=args.output)
     after = record["load_average_after"]
     print(f"\n# total {record['seconds']:.0f} s; load average at the end {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}; "
           f"{'every timed row met its target' if rows_ok else 'some rows MISSED their target'}")
@@ -614,7 +607,7 @@ def _targets(record: dict, stats: dict) -> list[dict]:
     for row in record["rows"]:
         label = _label(row["data"], stats[row["data"]])
         impl = row["implicit"] or {}
-        out.append(_record(f"ALS {row['solver']} seconds per iteration, f={row['factors']}, threads "
+        out.append(target_record(f"ALS {row['solver']} seconds per iteration, f={row['factors']}, threads "
                            f"{row['threads']}: {label}", row["ours"]["seconds_per_iteration"],
                            impl.get("seconds_per_iteration"), TARGETS[row["solver"]], "s"))
     # set-up and memory: the largest matrix, CG, the first factors and thread setting timed
@@ -625,9 +618,9 @@ def _targets(record: dict, stats: dict) -> list[dict]:
         label = _label(row["data"], stats[row["data"]])
         impl = row["implicit"] or {}
         what = f"{row['solver']}, f={row['factors']}, threads {row['threads']}: {label}"
-        out.append(_record(f"ALS fit set-up outside the iterations, {what}", row["ours"]["setup_seconds"],
+        out.append(target_record(f"ALS fit set-up outside the iterations, {what}", row["ours"]["setup_seconds"],
                            impl.get("setup_seconds"), SETUP_TARGET, "s"))
-        out.append(_record(f"ALS fit peak memory growth (implicit with the confidence matrix it is handed), {what}",
+        out.append(target_record(f"ALS fit peak memory growth (implicit with the confidence matrix it is handed), {what}",
                            row["ours"]["growth_mb"], impl.get("growth_mb"), MEMORY_TARGET, "MiB"))
     chol = [r for r in record["rows"] if r["solver"] == "cholesky"]
     if chol:
@@ -636,18 +629,18 @@ def _targets(record: dict, stats: dict) -> list[dict]:
         flops = cholesky_flops(stats[row["data"]], row["factors"])
         impl = row["implicit"] or {}
         theirs = impl.get("seconds_per_iteration")
-        out.append(_record(f"ALS Cholesky float32 GFLOP/s (kernel's FLOPs / best iteration), f={row['factors']}, "
+        out.append(target_record(f"ALS Cholesky float32 GFLOP/s (kernel's FLOPs / best iteration), f={row['factors']}, "
                            f"threads {row['threads']}: {_label(row['data'], stats[row['data']])}",
                            flops / row["ours"]["seconds_per_iteration"] / 1e9,
                            None if not theirs else flops / theirs / 1e9, None, "GFLOP/s"))
     footprint = record.get("import", {})
     if "ours" in footprint:
-        out.append(_record("memory after import + a tiny warm fit with both solvers (fresh process)",
+        out.append(target_record("memory after import + a tiny warm fit with both solvers (fresh process)",
                            footprint["ours"]["after_fit_mb"], footprint.get("implicit", {}).get("after_fit_mb"),
                            None, "MiB"))
     for entry in record["ndcg"]:
         if "implicit-matched" in entry:
-            out.append(_record(f"ALS {entry['solver']} NDCG@10 vs implicit from our start and order "
+            out.append(target_record(f"ALS {entry['solver']} NDCG@10 vs implicit from our start and order "
                                f"({entry['iterations']} iterations): {_label(entry['data'], stats[entry['data']])}",
                                entry["ours"], entry["implicit-matched"], None, "NDCG@10"))
     return out

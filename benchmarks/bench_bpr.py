@@ -43,8 +43,8 @@ STRATA_TARGETS = {"one thread": 1.5, "all threads": 1.25}  # strata samples/s ov
 QUALITY_TOLERANCE = 0.02  # strata's median NDCG@10 at most this much (relative) below hogwild's
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (add_threading_layer_option, print_targets, run_with_settings,  # noqa: E402
-                     target_record, write_results)
+from _common import (add_output_option, add_threading_layer_option,  # noqa: E402
+                     print_targets, run_with_settings, target_record, write_results)
 
 
 class _Factors:
@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schedule-seeds", type=int, default=20,
                         help="seeds (random_state 0, 1, ...) of the strata vs hogwild NDCG table")
     add_threading_layer_option(parser)
+    add_output_option(parser, "bpr")
     return run_with_settings(parser.parse_args(argv), _run)
 
 
@@ -265,7 +266,7 @@ def _run(args) -> int:
     record["targets"] = targets
     print()
     print_targets(targets)
-    write_results("bpr", args.quick, record)
+    write_results("bpr", args.quick, record, output=args.output)
     return 0
 
 

@@ -36,8 +36,8 @@ for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # not OMP_NUM_THREADS:
 TARGET = 0.25  # ours / implicit wall time, all metrics (issue 11, target 5)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (add_threading_layer_option, print_targets, run_with_settings,  # noqa: E402
-                     target_record, write_results)
+from _common import (add_output_option, add_threading_layer_option,  # noqa: E402
+                     print_targets, run_with_settings, target_record, write_results)
 
 
 def _data(quick: bool):
@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factors", type=int, default=64)
     parser.add_argument("--k", type=int, default=10)
     add_threading_layer_option(parser)
+    add_output_option(parser, "eval")
     return run_with_settings(parser.parse_args(argv), _run)
 
 
@@ -174,7 +175,7 @@ def _run(args) -> int:
         "metrics": {"implicit": {m: float(m_theirs[m]) for m in notes},
                     "ours": {m: float(m_all[m]) for m in (*notes, "recall", "percentile_rank",
                                                            "coverage")}},
-        "targets": targets})
+        "targets": targets}, output=args.output)
     return 0
 
 

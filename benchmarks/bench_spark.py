@@ -22,8 +22,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import (add_threading_layer_option, print_targets, run_with_settings,  # noqa: E402
-                     target_record, write_results)
+from _common import (add_output_option, add_threading_layer_option,  # noqa: E402
+                     print_targets, run_with_settings, target_record, write_results)
 
 
 def _timed(call) -> float:
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         "ours_s_per_iteration": ours_it, "spark_s_per_iteration": spark_it,
         "ours_fixed_s": ours_fixed, "spark_fixed_s": spark_fixed, "ratio": ratio,
         "targets": [record],
-    })
+    }, output=args.output)
     return 0 if np.isfinite(ratio) else 1
 
 
@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factors", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2)
     add_threading_layer_option(parser)
+    add_output_option(parser, "spark")
     args, _ = parser.parse_known_args(argv)
     return run_with_settings(args, run)
 

@@ -31,8 +31,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from _common import (add_threading_layer_option, print_targets, run_with_settings,  # noqa: E402
-                     target_record, write_results)
+from _common import (add_output_option, add_threading_layer_option,  # noqa: E402
+                     print_targets, run_with_settings, target_record, write_results)
 
 TARGET_SECONDS = 2.0
 
@@ -192,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
     print()
     print_targets(targets)
     write_results("warmup", args.quick, {"first_call": costs, "threading_layers": layers,
-                                         "targets": targets})
+                                         "targets": targets},
+                  output=args.output)
     return 0
 
 
@@ -200,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small synthetic data for the layer table")
     add_threading_layer_option(parser)
+    add_output_option(parser, "warmup")
     args, _ = parser.parse_known_args(argv)
     return run_with_settings(args, run)
 

@@ -94,3 +94,15 @@ def test_spark_bench_splits_fixed_and_per_iteration_cost():
     finally:
         bench.time.perf_counter = real
     assert slope == 0.5 and fixed == 5.0
+
+
+@pytest.mark.slow
+def test_output_option_writes_elsewhere_and_leaves_the_record_alone(tmp_path, capsys):
+    record = BENCH / "results" / "eval_quick.json"
+    before = record.read_bytes() if record.exists() else None
+    target = tmp_path / "partial" / "eval.json"
+    assert _load("bench_eval").main(["--quick", "--output", str(target)]) == 0
+    import json
+
+    assert json.loads(target.read_text())["targets"]  # the whole record went to --output
+    assert (record.read_bytes() if record.exists() else None) == before
