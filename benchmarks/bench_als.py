@@ -608,8 +608,8 @@ def _targets(record: dict, stats: dict) -> list[dict]:
         label = _label(row["data"], stats[row["data"]])
         impl = row["implicit"] or {}
         out.append(target_record(f"ALS {row['solver']} seconds per iteration, f={row['factors']}, threads "
-                           f"{row['threads']}: {label}", row["ours"]["seconds_per_iteration"],
-                           impl.get("seconds_per_iteration"), TARGETS[row["solver"]], "s"))
+                                 f"{row['threads']}: {label}", row["ours"]["seconds_per_iteration"],
+                                 impl.get("seconds_per_iteration"), TARGETS[row["solver"]], "s"))
     # set-up and memory: the largest matrix, CG, the first factors and thread setting timed
     cg_rows = [r for r in record["rows"] if r["solver"] == "cg"] or record["rows"]
     if cg_rows:
@@ -619,9 +619,10 @@ def _targets(record: dict, stats: dict) -> list[dict]:
         impl = row["implicit"] or {}
         what = f"{row['solver']}, f={row['factors']}, threads {row['threads']}: {label}"
         out.append(target_record(f"ALS fit set-up outside the iterations, {what}", row["ours"]["setup_seconds"],
-                           impl.get("setup_seconds"), SETUP_TARGET, "s"))
-        out.append(target_record(f"ALS fit peak memory growth (implicit with the confidence matrix it is handed), {what}",
-                           row["ours"]["growth_mb"], impl.get("growth_mb"), MEMORY_TARGET, "MiB"))
+                                 impl.get("setup_seconds"), SETUP_TARGET, "s"))
+        out.append(target_record(f"ALS fit peak memory growth (implicit with the confidence matrix it is "
+                                 f"handed), {what}",
+                                 row["ours"]["growth_mb"], impl.get("growth_mb"), MEMORY_TARGET, "MiB"))
     chol = [r for r in record["rows"] if r["solver"] == "cholesky"]
     if chol:
         largest = max(stats[r["data"]]["nnz"] for r in chol)
@@ -630,19 +631,20 @@ def _targets(record: dict, stats: dict) -> list[dict]:
         impl = row["implicit"] or {}
         theirs = impl.get("seconds_per_iteration")
         out.append(target_record(f"ALS Cholesky float32 GFLOP/s (kernel's FLOPs / best iteration), f={row['factors']}, "
-                           f"threads {row['threads']}: {_label(row['data'], stats[row['data']])}",
-                           flops / row["ours"]["seconds_per_iteration"] / 1e9,
-                           None if not theirs else flops / theirs / 1e9, None, "GFLOP/s"))
+                                 f"threads {row['threads']}: {_label(row['data'], stats[row['data']])}",
+                                 flops / row["ours"]["seconds_per_iteration"] / 1e9,
+                                 None if not theirs else flops / theirs / 1e9, None, "GFLOP/s"))
     footprint = record.get("import", {})
     if "ours" in footprint:
         out.append(target_record("memory after import + a tiny warm fit with both solvers (fresh process)",
-                           footprint["ours"]["after_fit_mb"], footprint.get("implicit", {}).get("after_fit_mb"),
-                           None, "MiB"))
+                                 footprint["ours"]["after_fit_mb"],
+                                 footprint.get("implicit", {}).get("after_fit_mb"), None, "MiB"))
     for entry in record["ndcg"]:
         if "implicit-matched" in entry:
             out.append(target_record(f"ALS {entry['solver']} NDCG@10 vs implicit from our start and order "
-                               f"({entry['iterations']} iterations): {_label(entry['data'], stats[entry['data']])}",
-                               entry["ours"], entry["implicit-matched"], None, "NDCG@10"))
+                                     f"({entry['iterations']} iterations): "
+                                     f"{_label(entry['data'], stats[entry['data']])}",
+                                     entry["ours"], entry["implicit-matched"], None, "NDCG@10"))
     return out
 
 
