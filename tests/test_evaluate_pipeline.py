@@ -14,12 +14,12 @@ import time
 import numba
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recsys_course import metrics as m
 from recsys_course.data import simulate, train_test_split
 from recsys_course.models import BPR, ImplicitALS
+from test_metrics import random_case  # the scores and splits the brute-force tests use
 
 MAX_THREADS = numba.config.NUMBA_NUM_THREADS
 
@@ -57,13 +57,9 @@ class Scores:
                 self.active -= 1
 
 
-def case(seed=0, n_users=300, n_items=40):
-    rng = np.random.default_rng(seed)
-    scores = rng.normal(size=(n_users, n_items))
-    train = sp.csr_matrix((rng.random((n_users, n_items)) < 0.2).astype(float))
-    held = (rng.random((n_users, n_items)) < 0.15) * rng.integers(1, 5, size=(n_users, n_items))
-    test = sp.csr_matrix(np.where(train.toarray() > 0, 0, held).astype(float))
-    return scores, train, test
+def case(seed=0):
+    """300 users x 40 items: many chunks at the chunk sizes these tests ask for."""
+    return random_case(seed, n_users=300, n_items=40)
 
 
 def same(a, b):
