@@ -440,23 +440,28 @@ def float32_peak() -> dict:
 def cholesky_flops(stats: dict, factors: int) -> float:
     """FLOPs of one Cholesky iteration as the kernel does them (both half-sweeps).
 
-    Per half-sweep: each solved row's gathered factors give one triangle of an f x f
-    product, computed as ``GRAM_SPLIT`` sgemm bands reaching down to the diagonal (2 n_u f^2 x
-    (s + 1) / (2 s) for s bands: 5/8 of the full square at s = 4), and the right-hand side
-    (2 n_u f); each row with entries a Cholesky factorisation and two triangular solves
-    (f^3/3 + 2 f^2: the useful FLOPs; its 8-lane vector updates also touch up to 7 scratch
-    entries left of each row's diagonal, about 20% more at f = 64, not counted); Y'Y of the fixed
-    side (2 n f^2).
+    Per half-sweep: each gathered factor row updates the upper triangle of the row's matrix by
+    register tiles of TILE_ROWS rows, each reaching from its first row's diagonal rounded down
+    to LANES up to f rounded up to LANES (``build_entries``: 2304 entries at f = 64 against
+    2080 in the triangle), 2 FLOPs an entry, plus the right-hand side (2 n_u f); each row with
+    entries a Cholesky factorisation and two triangular solves (f^3/3 + 2 f^2: the useful FLOPs;
+    the vector updates also touch up to 7 scratch entries left of each diagonal, not counted);
+    Y'Y of the fixed side (2 n f^2).
     """
-    from recsys_course.models._als_kernels import GRAM_SPLIT
-
     f = factors
-    s = GRAM_SPLIT if f >= 4 * GRAM_SPLIT else 1
     total = 0.0
     for rows, fixed in (("items_nonempty", "n_users"), ("users_nonempty", "n_items")):
-        total += 2.0 * stats["nnz"] * f * f * (s + 1) / (2.0 * s) + 2.0 * stats["nnz"] * f
+        total += 2.0 * stats["nnz"] * build_entries(f) + 2.0 * stats["nnz"] * f
         total += stats[rows] * (f ** 3 / 3.0 + 2.0 * f * f) + 2.0 * stats[fixed] * f * f
     return total
+
+
+def build_entries(f: int) -> int:
+    """Entries of a row's matrix that one gathered factor row updates in the float32 kernel."""
+    from recsys_course.models._als_kernels import LANES, TILE_ROWS
+
+    n = -(-f // LANES) * LANES
+    return sum(TILE_ROWS * (n - i + i % LANES) for i in range(0, n, TILE_ROWS))
 
 
 def _label(name: str, stats: dict) -> str:

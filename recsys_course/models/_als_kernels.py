@@ -31,7 +31,9 @@ __all__ = [
     "CG_GROUP",
     "GATHER_CHUNK",
     "INLINE_MAX",
-    "cholesky_solve_upper",
+    "cholesky_solve_augmented",
+    "gram_upper_add",
+    "padded",
     "cholesky_solve_inplace",
     "row_blocks",
     "solve_rows_cg",
@@ -56,46 +58,14 @@ CG_GROUP = 16
 GATHER_CHUNK = 32
 #: rows with at most this many entries update the matrix by rank-1 loops instead of a matmul
 INLINE_MAX = 4
-#: rows of Y per matmul in the float32 Cholesky kernel, which accumulates straight into the
-#: row's matrix (BLAS beta = 1), so a larger block costs no extra pass over the matrix
+#: rows of Y gathered at once by the float32 Cholesky kernel before its register tiles add them
+#: to the row's matrix (the tiles' loads and stores of the matrix are shared by this many rows)
 GATHER_CHUNK_F32 = 64
 
-#: the float32 Cholesky kernel builds only the (row-major upper) triangle the factorisation reads, as
-#: GRAM_SPLIT sgemm calls over bands of f / GRAM_SPLIT columns, band b reaching down to its own
-#: diagonal: (GRAM_SPLIT + 1) / (2 GRAM_SPLIT) of the full square's FLOPs (5/8 for 4 bands).
-#: Four bands measured fastest at f = 64 (two: 7/8 of the time of one, eight: slower than four,
-#: OpenBLAS's small-matrix kernel losing speed on narrow bands); BLAS ssyrk builds the triangle
-#: in one call but took 1.5x sgemm's time for the full square at f = 64, m = 64.
-GRAM_SPLIT = 4
 #: gathered entries ahead whose row of Y is prefetched: the rows are scattered over a matrix
 #: larger than the caches, so without a hint each gather waited for memory (the build took
 #: about 1.5x the CPU time on the 100k x 50k long tail at f = 64)
 PREFETCH_AHEAD = 8
-
-
-def _blas_function(name: str, n_args: int):
-    """scipy's public Fortran BLAS routine ``name`` as a numba external function, or None.
-
-    The routine's address (``scipy.linalg.cython_blas``) is registered with LLVM under a name of
-    ours and the kernels call it by that name, so the cached machine code stays valid in every
-    process (an address embedded in the code would change per process and could not be cached).
-    Every argument is a pointer (Fortran), ints are 32-bit (scipy's BLAS interface is LP64).
-    None when scipy or the symbol is missing: float32 then takes the exact kernel.
-    """
-    try:
-        import llvmlite.binding as llvm
-        from numba.core.extending import get_cython_function_address
-
-        address = get_cython_function_address("scipy.linalg.cython_blas", name)
-    except (ImportError, ValueError, AttributeError, KeyError):  # pragma: no cover - depends on scipy
-        return None
-    symbol = f"recsys_course_blas_{name}"
-    llvm.add_symbol(symbol, address)
-    return types.ExternalFunction(symbol, types.void(*([types.voidptr] * n_args)))
-
-
-#: sgemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc): C = alpha op(A) op(B) + beta C
-_sgemm = _blas_function("sgemm", 13)
 
 
 @intrinsic
@@ -195,7 +165,7 @@ def solve_rows_cholesky(indptr, indices, weights, targets, Y, base, reg, out, st
     rounding); every other dtype to ``solve_rows_cholesky_exact``, whose float64 results are
     the reference the notebooks print.
     """
-    if Y.dtype == np.float32 and _sgemm is not None:
+    if Y.dtype == np.float32:
         solve_rows_cholesky_f32(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol)
     else:
         solve_rows_cholesky_exact(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol)
@@ -269,48 +239,13 @@ def solve_rows_cholesky_exact(indptr, indices, weights, targets, Y, base, reg, o
             status[u] = code
 
 
-#: lanes of the explicit vector updates in ``cholesky_solve_upper`` (8 float32: one 256-bit register)
+#: lanes of the explicit vector operations of the float32 kernel (8 float32: one 256-bit register)
 LANES = 8
-
-
-def _row_update_codegen(n_terms):
-    """LLVM code for a[i, k:k+LANES] -= c_0 a[j, k:k+LANES] + ... + c_{n-1} a[j+n-1, k:k+LANES].
-
-    One fused multiply-add per term, in the order t = 0, 1, ..., on LANES-wide vectors (an
-    explicit vector: numba leaves LLVM's SLP vectoriser off, and its loop vectoriser only
-    pays off on loops longer than the rows of a 64 x 64 triangle).
-    """
-
-    def codegen(context, builder, signature, args):
-        array_type = signature.args[0]
-        arr = context.make_array(array_type)(context, builder, args[0])
-        shape = cgutils.unpack_tuple(builder, arr.shape)
-        strides = cgutils.unpack_tuple(builder, arr.strides)
-        i, j, k = (context.cast(builder, v, t, types.intp) for v, t in zip(args[1:4], signature.args[1:4]))
-        element = context.get_value_type(array_type.dtype)
-        vector = ir.VectorType(element, LANES)
-
-        def pointer(row):
-            item = cgutils.get_item_pointer2(context, builder, arr.data, shape, strides, array_type.layout, [row, k])
-            return builder.bitcast(item, vector.as_pointer())
-
-        bits = 32 if array_type.dtype == types.float32 else 64
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3),
-                                             f"llvm.fma.v{LANES}f{bits}")
-        broadcast = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
-        target = pointer(i)
-        value = builder.load(target, align=1)
-        for t in range(n_terms):
-            row = builder.add(j, context.get_constant(types.intp, t))
-            coefficient = context.cast(builder, args[4 + t], signature.args[4 + t], array_type.dtype)
-            splat = builder.insert_element(ir.Constant(vector, ir.Undefined), builder.fneg(coefficient),
-                                           ir.Constant(ir.IntType(32), 0))
-            splat = builder.shuffle_vector(splat, ir.Constant(vector, ir.Undefined), broadcast)
-            value = builder.call(fma, [splat, builder.load(pointer(row), align=1), value])
-        builder.store(value, target, align=1)
-        return context.get_dummy_value()
-
-    return codegen
+#: rows of a register tile: each step of a tile broadcasts TILE_ROWS numbers and loads up to
+#: three LANES-wide vectors, for up to 12 fused multiply-adds into accumulators held in registers
+TILE_ROWS = 4
+#: rows of U factored together before their product updates every row below them
+PANEL = 8
 
 
 def _row_scale_codegen(context, builder, signature, args):
@@ -330,11 +265,6 @@ def _row_scale_codegen(context, builder, signature, args):
     return context.get_dummy_value()
 
 
-def _vector_rows(a) -> bool:
-    """The intrinsics load LANES neighbours of a row at once: only C-contiguous 2-D float arrays."""
-    return isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C" and a.dtype in (types.float32, types.float64)
-
-
 @intrinsic
 def _row_scale(typingctx, a, i, k, s):
     """a[i, k:k+LANES] *= s (2-D C-contiguous float array; no bounds check: k + LANES <= a.shape[1])."""
@@ -343,201 +273,244 @@ def _row_scale(typingctx, a, i, k, s):
     return None
 
 
-@intrinsic
-def _row_update1(typingctx, a, i, j, k, c0):
-    """a[i, k:k+LANES] -= c0 a[j, k:k+LANES] (as ``_row_scale``: no bounds check)."""
-    if _vector_rows(a):
-        return types.void(a, i, j, k, c0), _row_update_codegen(1)
-    return None
+#: what a tile does (``_tile``'s ``kind``): add g'g with TILE_ROWS-row tiles, subtract it with
+#: TILE_ROWS-row tiles, subtract it with one-row tiles
+_ADD, _SUBTRACT, _SUBTRACT_ONE_ROW = 0, 1, 2
 
 
-@intrinsic
-def _row_update4(typingctx, a, i, j, k, c0, c1, c2, c3):
-    """a[i, k:k+LANES] -= sum_t c_t a[j+t, k:k+LANES], t = 0..3 (as ``_row_scale``: no bounds check)."""
-    if _vector_rows(a):
-        return types.void(a, i, j, k, c0, c1, c2, c3), _row_update_codegen(4)
-    return None
+def _emit_tile(context, builder, a_type, a_arr, g_type, g_arr, i, j, t0, t1, n_rows, n_vectors, subtract):
+    """LLVM code for ``a[i:i+n_rows, j:j+LANES*n_vectors] (+ or -)= g[t0:t1, i:i+n_rows]' g[t0:t1, j:...]``.
 
-
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def _subtract_row(a, i, j, c):
-    """a[i, s:] -= c a[j, s:] from s = i rounded down to a multiple of LANES (row i's part left of
-    the diagonal is scratch: ``cholesky_solve_upper`` never reads it as a result)."""
-    f = a.shape[1]
-    k = i - i % LANES
-    while k + LANES <= f:
-        _row_update1(a, i, j, k, c)
-        k += LANES
-    while k < f:
-        a[i, k] -= c * a[j, k]
-        k += 1
-
-
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def cholesky_solve_upper(a, diag, b, x, tol):
-    """Solve ``a x = b`` (upper triangle of ``a`` read, row-major) by a = U'U.
-
-    Right-looking: four pivot rows of U at a time, then one rank-4 update of every row below,
-    a row at a time and LANES columns at a time (explicit vector fused multiply-adds, from the
-    row's diagonal rounded down to a multiple of LANES: the few entries left of the diagonal
-    that this touches are scratch). The lower triangle is overwritten; U is left in the upper.
-    ``diag`` receives a copy of the diagonal before factoring (the pivot test compares against
-    it). Returns 0, or 1 for a pivot at or below ``tol`` x diagonal.
+    The tile of ``a`` is loaded into n_rows x n_vectors vector accumulators (local variables that
+    LLVM keeps in registers), then for each t = t0, ..., t1 - 1 in order: n_vectors loads of row t of
+    ``g``, n_rows broadcasts, one fused multiply-add per accumulator; the tile is stored once at the
+    end. Numba leaves LLVM's SLP vectoriser off and its loop vectoriser does not block for
+    registers, hence the explicit code.
     """
-    f = a.shape[0]
-    for i in range(f):
+    vector = ir.VectorType(context.get_value_type(a_type.dtype), LANES)
+    bits = 32 if a_type.dtype == types.float32 else 64
+    fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3),
+                                         f"llvm.fma.v{LANES}f{bits}")
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+
+    def const(value):
+        return context.get_constant(types.intp, value)
+
+    def item(arr, array_type, row, col):
+        return cgutils.get_item_pointer2(context, builder, arr.data, cgutils.unpack_tuple(builder, arr.shape),
+                                         cgutils.unpack_tuple(builder, arr.strides), array_type.layout, [row, col])
+
+    def vector_at(arr, array_type, row, col):
+        return builder.bitcast(item(arr, array_type, row, col), vector.as_pointer())
+
+    places, slots = [], []
+    for r in range(n_rows):
+        for v in range(n_vectors):
+            place = vector_at(a_arr, a_type, builder.add(i, const(r)), builder.add(j, const(LANES * v)))
+            slot = cgutils.alloca_once(builder, vector)
+            builder.store(builder.load(place, align=1), slot)
+            places.append(place)
+            slots.append(slot)
+    with cgutils.for_range_slice(builder, t0, t1, const(1)) as (t, _):
+        loaded = [builder.load(vector_at(g_arr, g_type, t, builder.add(j, const(LANES * v))), align=1)
+                  for v in range(n_vectors)]
+        for r in range(n_rows):
+            scalar = builder.load(item(g_arr, g_type, t, builder.add(i, const(r))))
+            if subtract:
+                scalar = builder.fneg(scalar)
+            splat = builder.insert_element(ir.Constant(vector, ir.Undefined), scalar, ir.Constant(ir.IntType(32), 0))
+            splat = builder.shuffle_vector(splat, ir.Constant(vector, ir.Undefined), zeros)
+            for v in range(n_vectors):
+                slot = slots[r * n_vectors + v]
+                builder.store(builder.call(fma, [splat, loaded[v], builder.load(slot)]), slot)
+    for place, slot in zip(places, slots):
+        builder.store(builder.load(slot), place, align=1)
+
+
+def _tile_codegen(context, builder, signature, args):
+    """One branch per (kind, number of vectors 1..3), chosen at run time by a switch."""
+    a_type, g_type = signature.args[0], signature.args[3]
+    a_arr = context.make_array(a_type)(context, builder, args[0])
+    g_arr = context.make_array(g_type)(context, builder, args[3])
+    i, j, t0, t1, n_vectors, kind = (context.cast(builder, args[n], signature.args[n], types.intp)
+                                     for n in (1, 2, 4, 5, 6, 7))
+    selector = builder.add(builder.mul(kind, context.get_constant(types.intp, 4)), n_vectors)
+    done = builder.append_basic_block("tile.done")
+    switch = builder.switch(selector, done)
+    for which in (_ADD, _SUBTRACT, _SUBTRACT_ONE_ROW):
+        for count in (1, 2, 3):
+            branch = builder.append_basic_block(f"tile.{which}.{count}")
+            switch.add_case(context.get_constant(types.intp, 4 * which + count), branch)
+            builder.position_at_end(branch)
+            _emit_tile(context, builder, a_type, a_arr, g_type, g_arr, i, j, t0, t1,
+                       1 if which == _SUBTRACT_ONE_ROW else TILE_ROWS, count, which != _ADD)
+            builder.branch(done)
+    builder.position_at_end(done)
+    return context.get_dummy_value()
+
+
+@intrinsic
+def _tile(typingctx, a, i, j, g, t0, t1, n_vectors, kind):
+    """``_emit_tile`` with n_rows = TILE_ROWS (1 for _SUBTRACT_ONE_ROW) and n_vectors in 1..3, both
+    chosen at run time (any other value does nothing). 2-D C-contiguous float arrays of one dtype; no
+    bounds check: the caller keeps every row and column in range."""
+    if _vector_rows(a) and _vector_rows(g) and a.dtype == g.dtype:
+        return types.void(a, i, j, g, t0, t1, n_vectors, kind), _tile_codegen
+    return None
+
+
+def _vector_rows(a) -> bool:
+    """The intrinsics load LANES neighbours of a row at once: only C-contiguous 2-D float arrays."""
+    return isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C" and a.dtype in (types.float32, types.float64)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _tile_band(a, i, width, g, t0, t1, kind):
+    """Rows i.. of a (TILE_ROWS of them, or one for _SUBTRACT_ONE_ROW), columns from i rounded down to
+    LANES up to ``width``: a[i + r, c] (+ or -)= sum over t0 <= t < t1 of g[t, i + r] g[t, c], in tiles of
+    three vectors and a last one of two or one."""
+    c = i - i % LANES
+    while c < width:
+        n_vectors = min(3, (width - c) // LANES)
+        _tile(a, i, c, g, t0, t1, n_vectors, kind)
+        c += n_vectors * LANES
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def gram_upper_add(a, g, m, width):
+    """a[i, i':width] += g[:m, i]' g[:m, i':width] for every row i, i' = i rounded down to a multiple of LANES.
+
+    The upper triangle of ``a[:, :width]`` gains ``g[:m, :width]' g[:m, :width]`` (``width`` a multiple
+    of LANES, at most ``a.shape[0]`` rows), in TILE_ROWS x 24 register tiles; the few entries left of
+    each diagonal that a tile also touches are scratch. Each entry sums over t = 0, ..., m - 1 in order.
+    """
+    for i in range(0, width, TILE_ROWS):
+        _tile_band(a, i, width, g, 0, m, _ADD)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def cholesky_solve_augmented(a, diag, x, tol):
+    """Solve ``A x = b`` given ``a = [A b 0]``: n x (n + LANES), n a multiple of LANES, b in column n.
+
+    Only the upper triangle of A is read (row-major). A = U'U is factored right-looking, PANEL pivot
+    rows at a time: each pivot row first takes the updates of the panel rows above it in one pass
+    and is scaled by 1 / its pivot; then the panel updates every row below it by register tiles. The same row operations turn column n into z = U'^-1 b.
+    Back substitution U x = z goes eight rows at a time (their dot products with the solved part are
+    independent). Row i's entries left of its diagonal, from i rounded down to LANES, are scratch
+    (zeroed before the row is read); U is left in the upper triangle. ``diag`` receives A's diagonal
+    before factoring (the pivot test compares against it). Returns 0, or 1 for a pivot at or below
+    ``tol`` x its diagonal (NaN included).
+    """
+    n = a.shape[0]
+    width = a.shape[1]
+    for i in range(n):
         diag[i] = a[i, i]
-    j0 = 0
-    while j0 < f:
-        nb = min(4, f - j0)
-        for j in range(j0, j0 + nb):  # the panel: pivot rows j0..j0+nb-1, right-looking among themselves
+    for j0 in range(0, n, PANEL):
+        j1 = min(j0 + PANEL, n)
+        for j in range(j0, j1):
+            if j > j0:  # the panel's pivot rows above j, applied to row j at once
+                _tile_band(a, j, width, a, j0, j, _SUBTRACT_ONE_ROW)
             d = a[j, j]
             if not d > tol * diag[j]:  # also catches NaN
                 return 1
             d = np.sqrt(d)
             k = j - j % LANES
             for q in range(k, j):
-                a[j, q] = 0  # rows below read row j from a multiple of LANES: the scratch must be zero
+                a[j, q] = 0  # later updates read row j from a multiple of LANES: the scratch must be zero
             inv = np.float32(1.0) / d  # float32 stays float32 (float64: exact 1.0)
-            while k + LANES <= f:
+            while k < width:
                 _row_scale(a, j, k, inv)
                 k += LANES
-            while k < f:
-                a[j, k] *= inv
-                k += 1
             a[j, j] = d
-            for i in range(j + 1, j0 + nb):
-                _subtract_row(a, i, j, a[j, i])
-        for i in range(j0 + nb, f):  # every row below the panel: a[i, i:] -= sum_t U[j0+t, i] U[j0+t, i:]
-            if nb == 4:
-                c0 = a[j0, i]
-                c1 = a[j0 + 1, i]
-                c2 = a[j0 + 2, i]
-                c3 = a[j0 + 3, i]
-                k = i - i % LANES
-                while k + LANES <= f:
-                    _row_update4(a, i, j0, k, c0, c1, c2, c3)
-                    k += LANES
-                while k < f:
-                    a[i, k] = (((a[i, k] - c0 * a[j0, k]) - c1 * a[j0 + 1, k]) - c2 * a[j0 + 2, k]) - c3 * a[j0 + 3, k]
-                    k += 1
-            else:
-                for j in range(j0, j0 + nb):
-                    _subtract_row(a, i, j, a[j, i])
-        j0 += nb
-    # forward: U' z = b, column k of U' is row k of U: subtract z_k U[k, k+1:] from the rest
-    for i in range(f):
-        x[i] = b[i]
-    for k in range(f):
-        xk = x[k] / a[k, k]
-        x[k] = xk
-        uk = a[k, k + 1:]
-        rest = x[k + 1:]
-        for i in range(f - k - 1):
-            rest[i] -= xk * uk[i]
-    # backward: U x = z, dot products along rows of U in eight partial sums (independent chains)
-    zero = b[0] - b[0]
-    for i in range(f - 1, -1, -1):
-        ui = a[i]
-        s0 = x[i]
-        s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
-        k = i + 1
-        while k + 8 <= f:
-            s0 -= ui[k] * x[k]
-            s1 -= ui[k + 1] * x[k + 1]
-            s2 -= ui[k + 2] * x[k + 2]
-            s3 -= ui[k + 3] * x[k + 3]
-            s4 -= ui[k + 4] * x[k + 4]
-            s5 -= ui[k + 5] * x[k + 5]
-            s6 -= ui[k + 6] * x[k + 6]
-            s7 -= ui[k + 7] * x[k + 7]
-            k += 8
-        while k < f:
-            s0 -= ui[k] * x[k]
-            k += 1
-        x[i] = (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))) / a[i, i]
+        for i in range(j1, n, TILE_ROWS):  # the panel's rows of U applied to every row below it
+            _tile_band(a, i, width, a, j0, j1, _SUBTRACT)
+    for i0 in range(n - LANES, -1, -LANES):
+        s0, s1, s2, s3 = a[i0, n], a[i0 + 1, n], a[i0 + 2, n], a[i0 + 3, n]
+        s4, s5, s6, s7 = a[i0 + 4, n], a[i0 + 5, n], a[i0 + 6, n], a[i0 + 7, n]
+        for k in range(i0 + LANES, n):
+            xk = x[k]
+            s0 -= a[i0, k] * xk
+            s1 -= a[i0 + 1, k] * xk
+            s2 -= a[i0 + 2, k] * xk
+            s3 -= a[i0 + 3, k] * xk
+            s4 -= a[i0 + 4, k] * xk
+            s5 -= a[i0 + 5, k] * xk
+            s6 -= a[i0 + 6, k] * xk
+            s7 -= a[i0 + 7, k] * xk
+        x[i0], x[i0 + 1], x[i0 + 2], x[i0 + 3] = s0, s1, s2, s3
+        x[i0 + 4], x[i0 + 5], x[i0 + 6], x[i0 + 7] = s4, s5, s6, s7
+        for i in range(i0 + LANES - 1, i0 - 1, -1):
+            s = x[i]
+            for k in range(i + 1, i0 + LANES):
+                s -= a[i, k] * x[k]
+            x[i] = s / a[i, i]
     return 0
+
+
+def padded(f: int) -> int:
+    """f rounded up to a multiple of LANES: the float32 kernel's systems are padded by an identity block."""
+    return -(-f // LANES) * LANES
 
 
 @numba.njit(cache=True, parallel=True, fastmath=_FAST)
 def solve_rows_cholesky_f32(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol):
     """float32 version of ``solve_rows_cholesky_exact``: the same systems, solved faster.
 
-    The gathered rows (scaled by sqrt(w_k)) are added to the row's matrix by BLAS sgemm with
-    beta = 1 (no temporary matrix, no extra pass), in ``GRAM_SPLIT`` column bands so that only
-    the upper triangle, which ``cholesky_solve_upper`` reads, is computed; the rows of ``Y`` to
-    gather are prefetched ``PREFETCH_AHEAD`` entries ahead. Results depend on the row only,
-    never on the threads or blocks.
+    Each row's system is padded to n = f rounded up to LANES (an identity block below and right of it,
+    which leaves the first f unknowns unchanged) and augmented by its right-hand side
+    (``cholesky_solve_augmented``). The gathered rows of ``Y``, scaled by sqrt(w_k), are added to
+    the upper triangle by register tiles (``gram_upper_add``), GATHER_CHUNK_F32 rows at a time; the
+    rows to gather are prefetched PREFETCH_AHEAD entries ahead. No BLAS: the speed does not depend on
+    a library's small-matrix path. Results depend on the row only, never on the threads or blocks.
     """
     f = Y.shape[1]
+    n = (f + LANES - 1) // LANES * LANES
+    width = n + LANES
     n_blocks = blocks.shape[0] - 1
-    n_bands = GRAM_SPLIT if f >= 4 * GRAM_SPLIT else 1
-    band = f // n_bands
     for blk in prange(n_blocks):
-        a = np.empty((f, f), dtype=np.float32)
-        gather = np.empty((GATHER_CHUNK_F32, f), dtype=np.float32)
-        rhs = np.empty(f, dtype=np.float32)
-        x = np.empty(f, dtype=np.float32)
-        diag = np.empty(f, dtype=np.float32)
-        one = np.ones(1, dtype=np.float32)
-        # sgemm's by-reference arguments: "N", "T"; and m, n, k, leading dimension
-        trans = np.array([ord("N"), ord("T")], dtype=np.uint8)
-        dims = np.empty(4, dtype=np.int32)
-        dims[3] = f
+        start_flat = np.zeros(n * width, dtype=np.float32)  # [upper triangle of base, identity padding | 0]
+        start = start_flat.reshape((n, width))
+        for i in range(f):
+            for j in range(i, f):
+                start[i, j] = base[i, j]
+        for i in range(f, n):
+            start[i, i] = 1
+        a_flat = np.empty(n * width, dtype=np.float32)
+        a = a_flat.reshape((n, width))
+        gather = np.zeros((GATHER_CHUNK_F32, n), dtype=np.float32)  # columns f..n-1 stay zero
+        rhs = np.empty(n, dtype=np.float32)
+        x = np.empty(n, dtype=np.float32)
+        diag = np.empty(n, dtype=np.float32)
         block_end = indptr[blocks[blk + 1]]
         for u in range(blocks[blk], blocks[blk + 1]):
-            start = indptr[u]
+            first = indptr[u]
             end = indptr[u + 1]
-            if end == start:
+            if end == first:
                 out[u, :] = 0
                 status[u] = 0
                 continue
+            for q in range(n * width):
+                a_flat[q] = start_flat[q]
             for i in range(f):
-                for j in range(f):
-                    a[i, j] = base[i, j]
                 a[i, i] += reg[u]
-                rhs[i] = 0
-            n = end - start
-            if n <= INLINE_MAX:
-                for p in range(start, end):
-                    w = weights[p]
-                    t = targets[p]
+            rhs[:] = 0
+            for chunk in range(first, end, GATHER_CHUNK_F32):
+                m = min(GATHER_CHUNK_F32, end - chunk)
+                for q in range(m):
+                    p = chunk + q
+                    if p + PREFETCH_AHEAD < block_end:  # the next rows' entries follow in order
+                        _prefetch_row(Y, indices[p + PREFETCH_AHEAD])
                     y = Y[indices[p]]
+                    sw = np.sqrt(weights[p])
+                    t = targets[p]
+                    g = gather[q]
                     for i in range(f):
-                        wy = w * y[i]
-                        ai = a[i, i:]
-                        yi = y[i:]
-                        for j in range(f - i):
-                            ai[j] += wy * yi[j]
+                        g[i] = sw * y[i]
                         rhs[i] += t * y[i]
-            else:
-                for chunk in range(start, end, GATHER_CHUNK_F32):
-                    m = min(GATHER_CHUNK_F32, end - chunk)
-                    for q in range(m):
-                        p = chunk + q
-                        if p + PREFETCH_AHEAD < block_end:  # the next rows' entries follow in order
-                            _prefetch_row(Y, indices[p + PREFETCH_AHEAD])
-                        y = Y[indices[p]]
-                        sw = np.sqrt(weights[p])
-                        t = targets[p]
-                        g = gather[q]
-                        for i in range(f):
-                            g[i] = sw * y[i]
-                            rhs[i] += t * y[i]
-                    # column-major, BLAS sees a as its transpose C and G' as f x m (leading dimension f).
-                    # a's upper triangle = C's lower: band b is C[lo:f, lo:hi] += G'[lo:f] G'[lo:hi]',
-                    # i.e. rows lo..hi of a from column lo on (the diagonal block computed whole)
-                    dims[2] = m
-                    for b in range(n_bands):
-                        lo = b * band
-                        hi = f if b == n_bands - 1 else lo + band
-                        dims[0] = f - lo
-                        dims[1] = hi - lo
-                        _sgemm(trans[0:].ctypes, trans[1:].ctypes, dims[0:].ctypes, dims[1:].ctypes,
-                               dims[2:].ctypes, one.ctypes, gather[:, lo:].ctypes, dims[3:].ctypes,
-                               gather[:, lo:].ctypes, dims[3:].ctypes, one.ctypes, a[lo, lo:].ctypes,
-                               dims[3:].ctypes)
-            code = cholesky_solve_upper(a, diag, rhs, x, tol)
+                gram_upper_add(a, gather, m, n)
+            for i in range(n):
+                a[i, n] = rhs[i]
+            code = cholesky_solve_augmented(a, diag, x, tol)
             if code == 0:
                 for i in range(f):
                     if not np.isfinite(x[i]):
