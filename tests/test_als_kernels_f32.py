@@ -84,12 +84,14 @@ def test_dispatch_float32_fast_path_float64_exact_path():
     np.testing.assert_allclose(exact, _dense_solution(*systems), rtol=1e-9, atol=1e-12)
 
 
-def test_float32_cholesky_results_do_not_depend_on_the_blocks():
+@pytest.mark.parametrize("solver", ["cholesky", "cg"])
+def test_float32_results_do_not_depend_on_the_blocks(solver):
     systems = _systems([3, 80, 0, 150, 12, 64, 65, 1, 200, 33] * 4, 16, 300, seed=2)
-    first, _ = _run(K.solve_rows_cholesky_f32, systems, np.float32, n_blocks=1)
+    run = (lambda n: _run(K.solve_rows_cholesky_f32, systems, np.float32, n_blocks=n)) if solver == "cholesky" \
+        else (lambda n: _run_cg(K.solve_rows_cg_f32, systems, np.float32, n_blocks=n))
+    first, _ = run(1)
     for n_blocks in (2, 5, 40):
-        other, _ = _run(K.solve_rows_cholesky_f32, systems, np.float32, n_blocks=n_blocks)
-        assert np.array_equal(first, other)
+        assert np.array_equal(first, run(n_blocks)[0])
 
 
 def _augmented(A, b, dtype, lower=np.nan):
@@ -169,6 +171,55 @@ def test_register_tiles_add_the_upper_triangle_of_the_gram_matrix(f, m):
         for t in range(m):
             acc = np.float32(np.float64(g[t, 0]) * np.float64(g[t, 1]) + np.float64(acc))
         assert a[0, 1] == acc
+
+
+def _run_cg(kernel, systems, dtype, n_blocks=3, steps=3, seed=0):
+    indptr, indices, weights, targets, Y, reg = systems
+    Yd = np.ascontiguousarray(Y, dtype=dtype)
+    start = np.random.default_rng(seed).standard_normal((indptr.size - 1, Y.shape[1])) / np.sqrt(Y.shape[1])
+    out = start.astype(dtype)  # warm start; rows without entries must be zeroed
+    status = np.full(indptr.size - 1, 9, dtype=np.int8)
+    kernel(indptr, indices, weights.astype(dtype), targets.astype(dtype), Yd, np.ascontiguousarray(Yd.T @ Yd),
+           reg.astype(dtype), out, status, K.row_blocks(indptr, 4.0, n_blocks), steps)
+    return out, status
+
+
+@pytest.mark.parametrize("f", [1, 3, 16, 64, 67])
+def test_float32_cg_takes_the_steps_of_the_grouped_kernel(f):
+    """Rows one at a time (float32) and groups of CG_GROUP rows (the float64 reference) are the same
+    algorithm: from the same start they end at the same point up to float32 rounding, and enough
+    steps reach the exact solution."""
+    sizes = ROW_SIZES * 4  # more than one group of rows
+    systems = _systems(sizes, f, 3 * K.GATHER_CHUNK_F32, seed=f)
+    rows, status = _run_cg(K.solve_rows_cg_f32, systems, np.float32)
+    assert np.all(status == 0)
+    grouped, _ = _run_cg(K.solve_rows_cg_groups, systems, np.float64)
+    scale = np.abs(grouped).max(axis=1, keepdims=True) + 1e-12
+    np.testing.assert_allclose(rows / scale, grouped / scale, atol=1e-3)
+    assert np.all(rows[np.diff(systems[0]) == 0] == 0)
+    converged, _ = _run_cg(K.solve_rows_cg_f32, systems, np.float32, steps=4 * f)
+    want = _dense_solution(*systems)
+    scale = np.abs(want).max(axis=1, keepdims=True) + 1e-12
+    np.testing.assert_allclose(converged / scale, want / scale, atol=2e-3)
+    if f > 3:  # CG solves f unknowns in f steps: three are not enough above that
+        assert not np.allclose(rows / scale, want / scale, atol=2e-3)
+
+
+def test_cg_dispatch_float32_rows_float64_groups():
+    systems = _systems([3, 80, 0, 150, 12, 64, 65, 1, 200, 33] * 4, 16, 300, seed=4)
+    assert np.array_equal(_run_cg(K.solve_rows_cg, systems, np.float32)[0],
+                          _run_cg(K.solve_rows_cg_f32, systems, np.float32)[0])
+    assert np.array_equal(_run_cg(K.solve_rows_cg, systems, np.float64)[0],
+                          _run_cg(K.solve_rows_cg_groups, systems, np.float64)[0])
+
+
+def test_float32_cg_reports_a_curvature_that_is_not_positive():
+    systems = list(_systems([5, 7, 0, 9], 8, 40, seed=9))
+    systems[2] = -np.abs(systems[2]) * 50  # negative weights: A is not positive definite
+    systems[5] = np.zeros_like(systems[5])
+    out, status = _run_cg(K.solve_rows_cg_f32, systems, np.float32)
+    assert status[2] == 0 and np.all(out[2] == 0)
+    assert np.all(status[[0, 1, 3]] == 1)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

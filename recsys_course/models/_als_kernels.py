@@ -37,6 +37,8 @@ __all__ = [
     "cholesky_solve_inplace",
     "row_blocks",
     "solve_rows_cg",
+    "solve_rows_cg_f32",
+    "solve_rows_cg_groups",
     "solve_rows_cholesky",
     "solve_rows_cholesky_exact",
     "solve_rows_cholesky_f32",
@@ -48,7 +50,8 @@ __all__ = [
 #: so the "no NaN" and "no inf" assumptions of full fastmath are left out
 _FAST = {"reassoc", "contract", "arcp", "nsz"}
 
-#: rows solved together by CG: their products with Y'Y are one small matmul per step
+#: rows solved together by the float64 CG kernel: their products with Y'Y are one small matmul
+#: per step (the float32 kernel solves rows one at a time)
 CG_GROUP = 16
 
 #: rows of Y gathered at once before one level-3 product. Small on purpose: OpenBLAS
@@ -165,10 +168,8 @@ def solve_rows_cholesky(indptr, indices, weights, targets, Y, base, reg, out, st
     rounding); every other dtype to ``solve_rows_cholesky_exact``, whose float64 results are
     the reference the notebooks print.
     """
-    if Y.dtype == np.float32:
-        solve_rows_cholesky_f32(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol)
-    else:
-        solve_rows_cholesky_exact(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol)
+    kernel = solve_rows_cholesky_f32 if Y.dtype == np.float32 else solve_rows_cholesky_exact
+    kernel(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, tol)
 
 
 @numba.njit(cache=True, parallel=True, fastmath=_FAST)
@@ -394,9 +395,9 @@ def cholesky_solve_augmented(a, diag, x, tol):
 
     Only the upper triangle of A is read (row-major). A = U'U is factored right-looking, PANEL pivot
     rows at a time: each pivot row first takes the updates of the panel rows above it in one pass
-    and is scaled by 1 / its pivot; then the panel updates every row below it by register tiles. The same row operations turn column n into z = U'^-1 b.
-    Back substitution U x = z goes eight rows at a time (their dot products with the solved part are
-    independent). Row i's entries left of its diagonal, from i rounded down to LANES, are scratch
+    and is scaled by 1 / its pivot; then the panel updates every row below it by register tiles.
+    The same row operations turn column n into z = U'^-1 b. Back substitution U x = z goes eight
+    rows at a time (their dot products with the solved part are independent). Row i's entries left of its diagonal, from i rounded down to LANES, are scratch
     (zeroed before the row is read); U is left in the upper triangle. ``diag`` receives A's diagonal
     before factoring (the pivot test compares against it). Returns 0, or 1 for a pivot at or below
     ``tol`` x its diagonal (NaN included).
@@ -522,9 +523,12 @@ def solve_rows_cholesky_f32(indptr, indices, weights, targets, Y, base, reg, out
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def _add_entries(Y, indices, weights, targets, minus_b, start, end, v, out, zero):
+def _add_entries(Y, indices, weights, targets, minus_b, start, end, v, out, zero, prefetch_end):
     """out += sum_k w_k (y_k . v) y_k over one row's entries, minus b = sum_k t_k y_k if ``minus_b``.
 
+    The rows of Y for entries up to ``prefetch_end`` (exclusive) are prefetched PREFETCH_AHEAD
+    entries ahead; None compiles a version without prefetching (the machine code of the float64
+    kernel before prefetching existed, so its results keep their bits).
     Subtracting b in the same pass gives CG's first residual without another pass.
     ``zero`` is a 0 of the data's dtype, so float32 sums stay float32 (and vectorise).
     Entries go four at a time: one pass over v serves four dot products and one pass
@@ -536,6 +540,9 @@ def _add_entries(Y, indices, weights, targets, minus_b, start, end, v, out, zero
     f = v.shape[0]
     p = start
     while p + 3 < end:
+        if prefetch_end is not None:  # a None argument compiles without this branch
+            for e in range(p + PREFETCH_AHEAD, min(p + PREFETCH_AHEAD + 4, prefetch_end)):
+                _prefetch_row(Y, indices[e])
         y1 = Y[indices[p]]
         y2 = Y[indices[p + 1]]
         y3 = Y[indices[p + 2]]
@@ -575,8 +582,19 @@ def _add_entries(Y, indices, weights, targets, minus_b, start, end, v, out, zero
         p += 1
 
 
-@numba.njit(cache=True, parallel=True, fastmath=_FAST)
 def solve_rows_cg(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, cg_steps):
+    """``cg_steps`` conjugate-gradient steps per row (see module docstring), warm-started from ``out``.
+
+    float32 factors go to ``solve_rows_cg_f32`` (rows one at a time, faster); every other dtype to
+    ``solve_rows_cg_groups``, whose float64 results the notebooks print. Both take the same steps
+    and differ only by rounding.
+    """
+    kernel = solve_rows_cg_f32 if Y.dtype == np.float32 else solve_rows_cg_groups
+    kernel(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, cg_steps)
+
+
+@numba.njit(cache=True, parallel=True, fastmath=_FAST)
+def solve_rows_cg_groups(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, cg_steps):
     """``cg_steps`` conjugate-gradient steps per row, warm-started from ``out``.
 
     Each step costs one product with the f x f ``base`` and two passes over the row's
@@ -613,7 +631,8 @@ def solve_rows_cg(indptr, indices, weights, targets, Y, base, reg, out, status, 
                     continue
                 for i in range(f):
                     AP[q, i] += reg[u] * X[q, i]
-                _add_entries(Y, indices, weights, targets, True, indptr[u], indptr[u + 1], X[q], AP[q], zero)
+                _add_entries(Y, indices, weights, targets, True, indptr[u], indptr[u + 1], X[q], AP[q], zero,
+                             None)
                 for i in range(f):
                     R[q, i] = -AP[q, i]
                     P[q, i] = R[q, i]
@@ -632,7 +651,7 @@ def solve_rows_cg(indptr, indices, weights, targets, Y, base, reg, out, status, 
                     for i in range(f):
                         AP[q, i] += reg[u] * P[q, i]
                     _add_entries(Y, indices, weights, targets, False, indptr[u], indptr[u + 1], P[q], AP[q],
-                                 zero)
+                                 zero, None)
                     pap = 0.0
                     for i in range(f):
                         pap += P[q, i] * AP[q, i]
@@ -656,6 +675,84 @@ def solve_rows_cg(indptr, indices, weights, targets, Y, base, reg, out, status, 
                     if not np.isfinite(X[q, i]):
                         status[u] = 2
                     out[u, i] = X[q, i]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _base_times(base, p, reg, out):
+    """out = base p + reg p for a symmetric ``base``: the rows of base weighted by p's entries, so
+    the inner loop runs along contiguous rows (and vectorises)."""
+    f = p.shape[0]
+    for j in range(f):
+        out[j] = reg * p[j]
+    for t in range(f):
+        pt = p[t]
+        row = base[t]
+        for j in range(f):
+            out[j] += pt * row[j]
+
+
+@numba.njit(cache=True, parallel=True, fastmath=_FAST)
+def solve_rows_cg_f32(indptr, indices, weights, targets, Y, base, reg, out, status, blocks, cg_steps):
+    """The steps of ``solve_rows_cg_groups``, one row at a time.
+
+    A row's CG steps all run before the next row starts, so the rows of ``Y`` its entries
+    gather stay in the core's caches for every pass after the first (a group of 16 rows, as in
+    ``solve_rows_cg_groups``, can gather more than the L2 cache holds on long-tail data); the
+    product with ``base`` is a matrix-vector product, and the first pass prefetches the rows
+    of ``Y`` ahead. Results depend on the row only, never on the threads or blocks.
+    """
+    f = Y.shape[1]
+    dtype = Y.dtype
+    n_blocks = blocks.shape[0] - 1
+    for blk in prange(n_blocks):
+        x = np.empty(f, dtype=dtype)
+        r = np.empty(f, dtype=dtype)
+        p = np.empty(f, dtype=dtype)
+        ap = np.empty(f, dtype=dtype)
+        zero = targets[0] - targets[0]  # a typed 0 (targets are finite)
+        block_end = indptr[blocks[blk + 1]]
+        for u in range(blocks[blk], blocks[blk + 1]):
+            status[u] = 0
+            start = indptr[u]
+            end = indptr[u + 1]
+            if end == start:
+                out[u, :] = 0
+                continue
+            for i in range(f):
+                x[i] = out[u, i]
+            # r = b - A x: base x + reg x, then the entries (minus b) in one pass
+            _base_times(base, x, reg[u], ap)
+            _add_entries(Y, indices, weights, targets, True, start, end, x, ap, zero, block_end)
+            rs = 0.0
+            for i in range(f):
+                r[i] = -ap[i]
+                p[i] = r[i]
+                rs += r[i] * r[i]
+            for _ in range(cg_steps):
+                if rs <= 1e-20:  # converged
+                    break
+                _base_times(base, p, reg[u], ap)
+                _add_entries(Y, indices, weights, targets, False, start, end, p, ap, zero, None)
+                pap = 0.0
+                for i in range(f):
+                    pap += p[i] * ap[i]
+                if not pap > 0:
+                    status[u] = 1
+                    break
+                step = rs / pap
+                rs_new = 0.0
+                for i in range(f):
+                    x[i] += step * p[i]
+                    r[i] -= step * ap[i]
+                    rs_new += r[i] * r[i]
+                beta = rs_new / rs
+                for i in range(f):
+                    p[i] = r[i] + beta * p[i]
+                rs = rs_new
+            for i in range(f):
+                if not np.isfinite(x[i]):
+                    status[u] = 2
+                out[u, i] = x[i]
 
 
 @numba.njit(cache=True, parallel=True)

@@ -163,7 +163,7 @@ def _warn_if_blas_still_threaded(controller: ThreadpoolController) -> None:
 def parallel_section(num_threads: int):
     """Run numba kernels on ``num_threads`` threads with BLAS limited to one thread.
 
-    The kernels call BLAS (a small matmul per row) from inside numba's own threads;
+    The float64 kernels call BLAS (a small matmul per row) from inside numba's own threads;
     a multi-threaded BLAS would start its threads on top of ours and fight for the
     cores. The numba thread count is restored afterwards.
     """
@@ -687,8 +687,9 @@ class ImplicitALS(FactorModelBase):
             targets = np.empty(counts.nnz, dtype=dtype)
             if scheme == "linear":  # both sides in one pass over the counts
                 item_arrays = _empty_item_side(counts.nnz, self.n_users, self.n_items, dtype)
-                largest, _ = P.build_sides(counts.data, alpha, True, indptr, indices, weights, targets,
-                                           *item_arrays)
+                with parallel_section(threads):
+                    largest, _ = P.build_sides(counts.data, alpha, True, indptr, indices, weights, targets,
+                                               *item_arrays, threads)
             else:
                 largest, derive = 1.0, True
                 for start in range(0, counts.nnz, LOSS_CHUNK):
