@@ -96,74 +96,38 @@ def transpose_rows(indptr, indices, weights, targets, derive, out_indptr, out_in
         _targets_from_weights(out_weights, out_targets)
 
 
-@numba.njit(cache=True)
-def _row_chunks(indptr, n_chunks):
-    """Boundaries of ``n_chunks`` runs of consecutive rows holding about equal numbers of entries."""
-    n_rows = indptr.shape[0] - 1
-    bounds = np.empty(n_chunks + 1, dtype=np.int64)
-    bounds[0] = 0
-    total = indptr[n_rows] - indptr[0]
-    r = 0
-    for c in range(1, n_chunks):
-        goal = indptr[0] + (total * c) // n_chunks
-        while r < n_rows and indptr[r] < goal:
-            r += 1
-        bounds[c] = r
-    bounds[n_chunks] = n_rows
-    return bounds
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def build_sides(values, alpha, linear, indptr, indices, weights, targets, out_indptr, out_indices, out_weights,
-                out_targets, n_chunks):
-    """:func:`confidence_weights` and :func:`transpose_rows` in one pass over the counts, in parallel.
+                out_targets):
+    """:func:`confidence_weights` and :func:`transpose_rows` in one pass over the counts.
 
     Fills the user side's ``weights``/``targets`` and the item side's four arrays
-    (``out_indptr`` must come in zeroed). The rows are cut into ``n_chunks`` runs of similar size:
-    each chunk counts its entries per column, then a prefix sum over (column, chunk) gives every
-    chunk its own slots inside each column, after those of the chunks above it, so that chunks
-    scatter at once and each column still lists its rows in order. The item side's targets are
-    recomputed from its weights when every target is its weight + 1 exactly, else scattered in
-    a second pass. Returns the largest c and whether the targets were derivable; the arrays are
-    the same, bit for bit, as the two kernels give, for any ``n_chunks``.
+    (``out_indptr`` must come in zeroed). The item side's targets are recomputed from its
+    weights when every target is its weight + 1 exactly, else scattered in a second pass.
+    Returns the largest c and whether the targets were derivable; the arrays are the same,
+    bit for bit, as the two kernels give.
     """
-    n_cols = out_indptr.shape[0] - 1
-    n_chunks = max(1, min(n_chunks, indptr.shape[0] - 1))
-    bounds = _row_chunks(indptr, n_chunks)
-    cursor = np.zeros((n_chunks, n_cols), dtype=np.int64)
-    largest = np.ones(n_chunks)
-    derivable = np.ones(n_chunks, dtype=np.bool_)
-    for c in numba.prange(n_chunks):
-        for r in range(bounds[c], bounds[c + 1]):
-            for p in range(indptr[r], indptr[r + 1]):
-                value, exact = _store_confidence(values, p, alpha, linear, weights, targets)
-                largest[c] = max(largest[c], value)
-                derivable[c] = derivable[c] and exact
-                cursor[c, indices[p]] += 1
-    slot = 0
-    for j in range(n_cols):  # column j's slots: chunk 0's entries first, then chunk 1's, ...
-        out_indptr[j] = slot
-        for c in range(n_chunks):
-            entries = cursor[c, j]
-            cursor[c, j] = slot
-            slot += entries
-    out_indptr[n_cols] = slot
-    all_derivable = True
-    for c in range(n_chunks):
-        all_derivable = all_derivable and derivable[c]
-    for c in numba.prange(n_chunks):
-        for r in range(bounds[c], bounds[c + 1]):
+    n_rows = indptr.shape[0] - 1
+    cursor = _column_cursor(indptr, indices, out_indptr)
+    largest = 1.0
+    derivable = True
+    for r in range(n_rows):
+        for p in range(indptr[r], indptr[r + 1]):
+            c, exact = _store_confidence(values, p, alpha, linear, weights, targets)
+            largest = max(largest, c)
+            derivable = derivable and exact
+            j = indices[p]
+            q = cursor[j]
+            out_indices[q] = r
+            out_weights[q] = weights[p]
+            cursor[j] = q + 1
+    if derivable:
+        _targets_from_weights(out_weights, out_targets)
+    else:
+        cursor[:] = out_indptr[:cursor.shape[0]]
+        for r in range(n_rows):
             for p in range(indptr[r], indptr[r + 1]):
                 j = indices[p]
-                q = cursor[c, j]
-                out_indices[q] = r
-                out_weights[q] = weights[p]
-                if not all_derivable:
-                    out_targets[q] = targets[p]
-                cursor[c, j] = q + 1
-    if all_derivable:
-        n = out_weights.shape[0]
-        for c in numba.prange(n_chunks):
-            _targets_from_weights(out_weights[n * c // n_chunks:n * (c + 1) // n_chunks],
-                                  out_targets[n * c // n_chunks:n * (c + 1) // n_chunks])
-    return largest.max(), all_derivable
+                out_targets[cursor[j]] = targets[p]
+                cursor[j] += 1
+    return largest, derivable

@@ -687,9 +687,8 @@ class ImplicitALS(FactorModelBase):
             targets = np.empty(counts.nnz, dtype=dtype)
             if scheme == "linear":  # both sides in one pass over the counts
                 item_arrays = _empty_item_side(counts.nnz, self.n_users, self.n_items, dtype)
-                with parallel_section(threads):
-                    largest, _ = P.build_sides(counts.data, alpha, True, indptr, indices, weights, targets,
-                                               *item_arrays, threads)
+                largest, _ = P.build_sides(counts.data, alpha, True, indptr, indices, weights, targets,
+                                           *item_arrays)
             else:
                 largest, derive = 1.0, True
                 for start in range(0, counts.nnz, LOSS_CHUNK):
