@@ -21,8 +21,38 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.core.extending import intrinsic
 
 __all__ = ["build_sides", "confidence_weights", "transpose_rows"]
+
+
+#: entries ahead whose scatter slots are prefetched for writing: each entry writes a slot in two
+#: arrays far larger than the caches, so without a hint each write waited for its cache line
+#: (build_sides on the 7.3M-entry benchmark matrix, arrays already in memory, best of 6: 0.27-0.35 s
+#: without the hint, 0.17-0.24 s with it, in interleaved runs on one 2-core Zen 3 machine)
+SCATTER_AHEAD = 16
+
+
+@intrinsic
+def _prefetch_for_write(typingctx, array, index):
+    """Ask the CPU to fetch the cache line of ``array[index]`` (1-D) to be written. A hint: it never
+    changes a result, and an index out of range is harmless because nothing is accessed."""
+    sig = types.void(array, index)
+
+    def codegen(context, builder, signature, args):
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        index = context.cast(builder, args[1], signature.args[1], types.intp)
+        byte = ir.IntType(8).as_pointer()
+        hint = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte] + [ir.IntType(32)] * 3), "llvm.prefetch.p0")
+        i32 = ir.IntType(32)
+        builder.call(hint, [builder.bitcast(builder.gep(arr.data, [index]), byte), i32(1), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @numba.njit(inline="always", cache=True)
@@ -83,8 +113,13 @@ def transpose_rows(indptr, indices, weights, targets, derive, out_indptr, out_in
     targets are recomputed from the transposed weights instead of being scattered.
     """
     cursor = _column_cursor(indptr, indices, out_indptr)
+    end = indptr[indptr.shape[0] - 1]
     for r in range(indptr.shape[0] - 1):
         for p in range(indptr[r], indptr[r + 1]):
+            if p + SCATTER_AHEAD < end:  # where an entry further on will land (a hint only)
+                ahead = cursor[indices[p + SCATTER_AHEAD]]
+                _prefetch_for_write(out_indices, ahead)
+                _prefetch_for_write(out_weights, ahead)
             j = indices[p]
             q = cursor[j]
             out_indices[q] = r
@@ -111,8 +146,13 @@ def build_sides(values, alpha, linear, indptr, indices, weights, targets, out_in
     cursor = _column_cursor(indptr, indices, out_indptr)
     largest = 1.0
     derivable = True
+    end = indptr[n_rows]
     for r in range(n_rows):
         for p in range(indptr[r], indptr[r + 1]):
+            if p + SCATTER_AHEAD < end:  # where an entry further on will land (a hint only)
+                ahead = cursor[indices[p + SCATTER_AHEAD]]
+                _prefetch_for_write(out_indices, ahead)
+                _prefetch_for_write(out_weights, ahead)
             c, exact = _store_confidence(values, p, alpha, linear, weights, targets)
             largest = max(largest, c)
             derivable = derivable and exact
