@@ -138,6 +138,10 @@ def _check_master(master: Any) -> str:
     return master.strip()
 
 
+#: stack size of the Spark JVM's threads (see spark_session)
+JVM_THREAD_STACK = "32m"
+
+
 @contextlib.contextmanager
 def spark_session(
     master: str = "local[2]",
@@ -181,14 +185,17 @@ def spark_session(
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark import SparkConf, SparkContext
 
-    log_option = f"-Dlog4j2.configurationFile=file:{_log4j2_file()}"
+    # -Xss: ALS's lineage grows with every iteration, and serialising a task walks it recursively;
+    # at the JVM's default 1 MB thread stack, 15 iterations sometimes overflowed it
+    # ("Task serialization failed: java.lang.StackOverflowError", once in a CI run of notebook 07)
+    java_options = f"-Dlog4j2.configurationFile=file:{_log4j2_file()} -Xss{JVM_THREAD_STACK}"
     conf = (
         SparkConf()
         .setMaster(master)
         .setAppName(app_name)
         .set("spark.driver.memory", driver_memory)
-        .set("spark.driver.extraJavaOptions", log_option)
-        .set("spark.executor.extraJavaOptions", log_option)
+        .set("spark.driver.extraJavaOptions", java_options)
+        .set("spark.executor.extraJavaOptions", java_options)
         .set("spark.ui.enabled", "false")
         .set("spark.ui.showConsoleProgress", "false")
         .set("spark.sql.shuffle.partitions", str(shuffle_partitions))
